@@ -1,0 +1,200 @@
+package mount
+
+import (
+	"errors"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
+)
+
+// flushLimit bounds one write to a listener, so a lagging listener catching
+// up cannot hold its shard for long; the rest goes on the next tick.
+const (
+	flushLimit = 256 << 10
+	maxSegs    = 128
+)
+
+// Listener is one connected client: a cursor into the ring plus its ICY
+// state. It has no goroutine; its shard writes to it on every publish.
+type Listener struct {
+	conn    *net.TCPConn
+	sock    socket
+	head    []byte // response head not yet sent
+	blk     *Block // cursor: next byte is blk.Data[off]; nil = wait for the first block
+	off     int
+	icy     icy.Interleave
+	joined  time.Time
+	dropped bool // set by the shard goroutine only
+
+	lastProgress time.Time
+	joinDelay    time.Duration
+	delay        atomic.Int64 // nanoseconds behind live, for status pages
+	sent         atomic.Int64
+
+	Remote    string
+	UserAgent string
+}
+
+// Delay is how far behind the live edge this listener hears.
+func (l *Listener) Delay() time.Duration { return time.Duration(l.delay.Load()) }
+
+// seg is one piece of a listener's next write: audio from a block, a
+// metadata block, or the response head.
+type seg struct {
+	b    []byte
+	blk  *Block // audio: the block b is in
+	end  int    // audio: offset in blk after b
+	meta []byte // metadata: the block b belongs to (b may be its rest)
+	kind byte
+}
+
+const (
+	segHead byte = iota
+	segAudio
+	segMeta
+)
+
+// scratch is a shard's reusable memory for building writes: with it, a
+// steady-state write allocates nothing.
+type scratch struct {
+	segs []seg
+	iov  [][]byte
+	vec  iovecs
+}
+
+func newScratch() *scratch {
+	return &scratch{segs: make([]seg, 0, maxSegs), iov: make([][]byte, 0, maxSegs), vec: make(iovecs, 0, maxSegs)}
+}
+
+// errFellBehind marks a listener whose cursor left the ring.
+var (
+	errFellBehind   = errors.New("fell behind the buffer")
+	errWriteTimeout = errors.New("no progress within the write timeout")
+	errShutdown     = errors.New("server shutting down")
+)
+
+// flush writes everything the listener has not yet got, up to flushLimit,
+// in one non-blocking writev. A full socket just leaves the rest for the
+// next tick. It returns an error when the listener must be dropped.
+func (l *Listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Duration) error {
+	if l.blk == nil {
+		if l.blk = r.Head(); l.blk == nil && len(l.head) == 0 {
+			return nil
+		}
+	}
+	if l.blk != nil && r.Fell(l.blk) {
+		return errFellBehind
+	}
+	segs := l.plan(sc)
+	if len(segs) == 0 {
+		l.lastProgress = now
+		l.updateDelay(now)
+		return nil
+	}
+	iov := sc.iov[:0]
+	for _, s := range segs {
+		iov = append(iov, s.b)
+	}
+	n, err := l.sock.writev(iov, sc.vec)
+	clear(iov) // drop references to old blocks held in the scratch
+	if n > 0 {
+		l.commit(segs, n)
+		l.lastProgress = now
+		l.sent.Add(int64(n))
+	}
+	clear(segs)
+	if err != nil {
+		return err
+	}
+	if now.Sub(l.lastProgress) > timeout {
+		return errWriteTimeout
+	}
+	l.updateDelay(now)
+	return nil
+}
+
+// plan lists the pieces of the next write without changing the listener.
+func (l *Listener) plan(sc *scratch) []seg {
+	segs := sc.segs[:0]
+	budget := flushLimit
+	if len(l.head) > 0 {
+		segs = append(segs, seg{b: l.head, kind: segHead})
+	}
+	p := l.icy // planning runs on a copy; commit replays what was written
+	if rest := p.Remaining(); rest != nil {
+		segs = append(segs, seg{b: rest, meta: rest, kind: segMeta})
+		p.Meta(len(rest))
+	}
+	blk, off := l.blk, l.off
+	for blk != nil && budget > 0 && len(segs) < maxSegs-2 {
+		for off < len(blk.Data) && budget > 0 && len(segs) < maxSegs-2 {
+			n := min(len(blk.Data)-off, budget)
+			if p.Enabled() {
+				n = min(n, p.Room())
+			}
+			segs = append(segs, seg{b: blk.Data[off : off+n], blk: blk, end: off + n, kind: segAudio})
+			p.Audio(n)
+			off += n
+			budget -= n
+			if p.Enabled() && p.Room() == 0 {
+				// The block after the boundary carries the title of the audio
+				// just before it: a title changes once the listener has the
+				// first byte of the new track, never earlier.
+				m := p.Begin(blk.Track.Meta)
+				segs = append(segs, seg{b: m, meta: blk.Track.Meta, kind: segMeta})
+				p.Meta(len(m))
+			}
+		}
+		if off < len(blk.Data) {
+			break
+		}
+		next := blk.Next()
+		if next == nil {
+			break
+		}
+		blk, off = next, 0
+	}
+	return segs
+}
+
+// commit advances the listener by n written bytes, replaying plan's steps.
+func (l *Listener) commit(segs []seg, n int) {
+	for _, s := range segs {
+		if n == 0 {
+			return
+		}
+		k := min(n, len(s.b))
+		n -= k
+		switch s.kind {
+		case segHead:
+			l.head = l.head[k:]
+		case segAudio:
+			l.blk, l.off = s.blk, s.end-len(s.b)+k
+			l.icy.Audio(k)
+		case segMeta:
+			if l.icy.Remaining() == nil {
+				l.icy.Begin(s.meta)
+			}
+			l.icy.Meta(k)
+		}
+	}
+}
+
+func (l *Listener) updateDelay(now time.Time) {
+	d := l.joinDelay
+	if l.blk != nil && l.off < len(l.blk.Data) {
+		// Unsent audio: the listener is at least this far behind.
+		frac := time.Duration(int64(len(l.blk.Frames)) * int64(l.blk.FrameDur) * int64(l.off) / int64(len(l.blk.Data)))
+		d = max(d, now.Sub(l.blk.Due.Add(frac)))
+	}
+	l.delay.Store(int64(d))
+}
+
+// isDisconnect tells ordinary hang-ups from errors worth reporting.
+func isDisconnect(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, errFellBehind) || errors.Is(err, errWriteTimeout) || errors.Is(err, errShutdown)
+}

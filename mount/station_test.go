@@ -1,0 +1,290 @@
+package mount
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+)
+
+// loopTracks plays a fixed list of files in order, forever.
+type loopTracks struct {
+	mu    sync.Mutex
+	paths []string
+	i     int
+	bad   map[string]bool
+}
+
+func (lt *loopTracks) Next() (string, string, bool) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	for range lt.paths {
+		p := lt.paths[lt.i%len(lt.paths)]
+		lt.i++
+		if !lt.bad[p] {
+			return p, filepath.Base(p), true
+		}
+	}
+	return "", "", false
+}
+
+func (lt *loopTracks) Bad(rel string) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	for _, p := range lt.paths {
+		if filepath.Base(p) == rel {
+			lt.bad[p] = true
+		}
+	}
+}
+
+// fastClock runs speed times faster than the wall clock, so tests that need
+// minutes of audio take seconds. Sockets still run in real time.
+type fastClock struct {
+	start time.Time
+	speed int64
+}
+
+func (c fastClock) Now() time.Time {
+	return c.start.Add(time.Since(c.start) * time.Duration(c.speed))
+}
+
+func (c fastClock) SleepUntil(ctx context.Context, t time.Time) error {
+	return SystemClock{}.SleepUntil(ctx, time.Now().Add(t.Sub(c.Now())/time.Duration(c.speed)))
+}
+
+type testStation struct {
+	*Station
+	ln   *net.TCPListener
+	stop func()
+}
+
+func startStation(t *testing.T, cfg Config, files ...[]byte) *testStation {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for i, f := range files {
+		paths = append(paths, testmedia.WriteFile(t, dir, string(rune('a'+i))+".mp3", f))
+	}
+	cfg.Tracks = &loopTracks{paths: paths, bad: map[string]bool{}}
+	st := New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { st.Run(ctx); close(done) }()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testStation{Station: st, ln: ln, stop: func() { cancel(); <-done; ln.Close() }}
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+// waitReady polls the station until it has published audio (there is no
+// event to wait on from outside; the poll is bounded).
+func waitReady(t *testing.T, st *Station, audio time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if tail := st.ring.Tail(); tail != nil && st.Ready() {
+			if h := st.ring.Head(); tail.End().Sub(h.Due) >= audio {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("station never became ready")
+}
+
+const testHead = "HTTP/1.0 200 OK\r\n\r\n"
+
+// join connects a client and returns its reader positioned after the head.
+func (ts *testStation) join(t *testing.T, serverSndBuf, clientRcvBuf int) (*net.TCPConn, *bufio.Reader, time.Time) {
+	t.Helper()
+	client, err := net.DialTCP("tcp", nil, ts.ln.Addr().(*net.TCPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clientRcvBuf > 0 {
+		client.SetReadBuffer(clientRcvBuf)
+	}
+	srv, err := ts.ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if serverSndBuf > 0 {
+		srv.SetWriteBuffer(serverSndBuf)
+	}
+	joined := ts.clock.Now()
+	if _, err := ts.Join(srv, []byte(testHead), 0, client.LocalAddr().String(), "test"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	br := bufio.NewReaderSize(client, 64<<10)
+	head := make([]byte, len(testHead))
+	if _, err := io.ReadFull(br, head); err != nil || string(head) != testHead {
+		t.Fatalf("head %q, %v", head, err)
+	}
+	return client, br, joined
+}
+
+func TestJoinStartsOnFrameSyncWithBurst(t *testing.T) {
+	ts := startStation(t, Config{Burst: 2 * time.Second}, testmedia.Frames(3000))
+	waitReady(t, ts.Station, 3*time.Second)
+	client, br, _ := ts.join(t, 0, 0)
+	// The burst arrives at once: read it with a short deadline.
+	client.SetReadDeadline(time.Now().Add(2 * time.Second))
+	frame := make([]byte, 417)
+	if _, err := io.ReadFull(br, frame); err != nil {
+		t.Fatal(err)
+	}
+	if frame[0] != 0xFF || frame[1] != 0xFB {
+		t.Fatalf("first audio bytes % x, want a frame sync", frame[:4])
+	}
+	n := 1
+	for br.Buffered() >= 417 || n < 70 {
+		if _, err := io.ReadFull(br, frame); err != nil {
+			break
+		}
+		if frame[0] != 0xFF {
+			t.Fatalf("frame %d is not aligned", n)
+		}
+		n++
+		if n >= 70 {
+			break
+		}
+	}
+	// 2 s of burst is 76.6 frames; at least 70 arrived without waiting.
+	if n < 70 {
+		t.Fatalf("burst carried %d frames, want ≥ 70", n)
+	}
+}
+
+func TestTwoListenersHearTheSameMoment(t *testing.T) {
+	clock := fastClock{start: time.Now(), speed: 4}
+	ts := startStation(t, Config{Burst: 3 * time.Second, Clock: clock}, testmedia.Frames(5000))
+	waitReady(t, ts.Station, 4*time.Second)
+	firstFrame := func() (uint32, time.Time) {
+		client, br, joined := ts.join(t, 0, 0)
+		client.SetReadDeadline(time.Now().Add(5 * time.Second))
+		frame := make([]byte, 417)
+		if _, err := io.ReadFull(br, frame); err != nil {
+			t.Fatal(err)
+		}
+		return testmedia.FrameIndex(frame), joined
+	}
+	a, ta := firstFrame()
+	// Join the second listener a good while later, at a different phase
+	// of the publish tick.
+	target := ta.Add(2*time.Second + 70*time.Millisecond)
+	for clock.Now().Before(target) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	b, tb := firstFrame()
+	// Both start the same audio time behind their join time, so the frame
+	// B starts with is A's first frame plus the frames played in between.
+	frame := 1152 * time.Second / 44100
+	want := float64(a) + float64(tb.Sub(ta))/float64(frame)
+	if diff := float64(b) - want; diff < -1.5 || diff > 1.5 {
+		t.Fatalf("listener B starts at frame %d, want %.1f (±1 frame): not aligned", b, want)
+	}
+}
+
+func TestRealTimeRate(t *testing.T) {
+	ts := startStation(t, Config{Burst: time.Second}, testmedia.Frames(400), testmedia.Frames(300))
+	waitReady(t, ts.Station, 1500*time.Millisecond)
+	client, br, _ := ts.join(t, 0, 0)
+	start := time.Now()
+	buf := make([]byte, 32<<10)
+	total := 0
+	client.SetReadDeadline(start.Add(5 * time.Second))
+	for {
+		n, err := br.Read(buf)
+		total += n
+		if err != nil {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	// 128 kbps of 417-byte frames = 15963 B/s, plus the 1 s burst.
+	want := 15963 * (elapsed.Seconds() + 1)
+	if r := float64(total) / want; r < 0.9 || r > 1.1 {
+		t.Fatalf("received %d bytes in %v, want ≈ %.0f (ratio %.2f)", total, elapsed, want, r)
+	}
+}
+
+func TestStalledListenerDroppedOthersKeepRealTime(t *testing.T) {
+	clock := fastClock{start: time.Now(), speed: 8}
+	ts := startStation(t, Config{Burst: time.Second, BufferSize: 64 << 10, Clock: clock, Shards: 1}, testmedia.Frames(3000))
+	waitReady(t, ts.Station, 2*time.Second)
+	stalled, _, _ := ts.join(t, 8<<10, 4<<10) // never reads
+	normal, br, _ := ts.join(t, 0, 0)
+	start := clock.Now()
+	buf := make([]byte, 32<<10)
+	total := 0
+	normal.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for ts.Stats().SlowDropped == 0 {
+		n, err := br.Read(buf)
+		total += n
+		if err != nil {
+			t.Fatalf("normal listener: %v after %d bytes (slow drops %d)", err, total, ts.Stats().SlowDropped)
+		}
+	}
+	// Keep reading a while after the drop: the normal one still keeps up.
+	until := clock.Now().Add(4 * time.Second)
+	for clock.Now().Before(until) {
+		n, err := br.Read(buf)
+		total += n
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	audio := clock.Now().Sub(start)
+	want := 15963 * (audio.Seconds() + 1)
+	if r := float64(total) / want; r < 0.85 || r > 1.1 {
+		t.Fatalf("normal listener got %d bytes over %v of audio, want ≈ %.0f (ratio %.2f)", total, audio, want, r)
+	}
+	// The stalled one was closed by the server: reading drains then ends.
+	stalled.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, stalled); err != nil {
+		t.Fatalf("stalled listener was not closed: %v", err)
+	}
+	if got := ts.Stats().Listeners; got != 1 {
+		t.Fatalf("%d listeners, want 1", got)
+	}
+}
+
+func TestBrokenFilesAreSkipped(t *testing.T) {
+	ts := startStation(t, Config{}, []byte("not audio at all"), nil, testmedia.Frames(100))
+	waitReady(t, ts.Station, 500*time.Millisecond)
+	if got := ts.NowPlaying(); got == nil || got.Rel != "c.mp3" {
+		t.Fatalf("now playing %+v, want c.mp3", got)
+	}
+	if s := ts.Stats(); s.FilesSkipped != 2 {
+		t.Fatalf("skipped %d files, want 2", s.FilesSkipped)
+	}
+}
+
+func TestNoTagBytesReachListeners(t *testing.T) {
+	track := bytes.Join([][]byte{testmedia.ID3v2("Artist", "Title", 200), testmedia.XingFrame("Info"), testmedia.Frames(40), testmedia.ID3v1("A", "T")}, nil)
+	ts := startStation(t, Config{Burst: 0, PublishInterval: 50 * time.Millisecond}, track)
+	waitReady(t, ts.Station, 100*time.Millisecond)
+	client, br, _ := ts.join(t, 0, 0)
+	client.SetReadDeadline(time.Now().Add(4 * time.Second))
+	got := make([]byte, 60*417)
+	n, _ := io.ReadFull(br, got)
+	got = got[:n]
+	if bytes.Contains(got, []byte("ID3")) || bytes.Contains(got, []byte("Info")) || bytes.Contains(got, []byte("TAG")) {
+		t.Fatal("tag bytes reached the listener")
+	}
+	if n < 40*417 {
+		t.Fatalf("got %d bytes", n)
+	}
+}
