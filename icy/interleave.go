@@ -39,7 +39,7 @@ func (s *Interleave) Remaining() []byte {
 // last block this listener got, else the one zero byte of "no change".
 func (s *Interleave) Begin(meta []byte) []byte {
 	if len(meta) == 0 || (len(s.last) > 0 && &s.last[0] == &meta[0]) {
-		meta = unchanged
+		meta = Unchanged()
 	}
 	s.inflight, s.sent = meta, 0
 	return meta
@@ -54,12 +54,8 @@ func (s *Interleave) Meta(n int) {
 	if s.sent < len(s.inflight) {
 		return
 	}
-	if &s.inflight[0] != &unchanged[0] {
+	if &s.inflight[0] != &Unchanged()[0] {
 		s.last = s.inflight
 	}
 	s.inflight, s.sent, s.until = nil, 0, s.metaint
 }
-
-// unchanged is the one-byte "title unchanged" block. Shared by every
-// listener and never written to.
-var unchanged = []byte{0}

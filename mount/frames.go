@@ -20,6 +20,7 @@ type Frame struct {
 	Samples    int // samples per channel in this frame (1152 or 576 for Layer III)
 	SampleRate int
 	Bitrate    int // bits per second from the header
+	Channels   int
 }
 
 // Duration is the frame's playing time.
@@ -37,6 +38,8 @@ var ErrNoFrames = errors.New("no MPEG audio frames found")
 // with it). Input is read through a small buffer, so memory does not depend
 // on the file size.
 type FrameReader struct {
+	in      *countingReader
+	base    int64 // offset of the input's first byte in the file
 	br      *bufio.Reader
 	dec     *mp3.Decoder
 	frame   mp3.Frame
@@ -55,11 +58,27 @@ type FrameReader struct {
 // NewFrameReader reads frames from r, which should hold the audio region of
 // a file (see OpenMP3) or an encoder's output.
 func NewFrameReader(r io.Reader) *FrameReader {
-	br := bufio.NewReaderSize(r, 16<<10)
-	fr := &FrameReader{br: br}
+	in := &countingReader{r: r}
+	br := bufio.NewReaderSize(in, 16<<10)
+	fr := &FrameReader{in: in, br: br}
 	fr.Skipped = skipID3v2(br)
 	fr.dec = mp3.NewDecoder(br)
 	return fr
+}
+
+// Offset is the input position after the last frame returned: where a
+// restarted server resumes the track.
+func (fr *FrameReader) Offset() int64 { return fr.base + fr.in.n - int64(fr.br.Buffered()) }
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // skipID3v2 discards stacked ID3v2 tags by their declared size: scanning a
@@ -125,7 +144,11 @@ func (fr *FrameReader) Next() (Frame, error) {
 			}
 		}
 		fr.frames++
-		return Frame{Data: data, Samples: fr.frame.Samples(), SampleRate: int(h.SampleRate()), Bitrate: int(h.BitRate())}, nil
+		ch := 2
+		if h.ChannelMode() == mp3.SingleChannel {
+			ch = 1
+		}
+		return Frame{Data: data, Samples: fr.frame.Samples(), SampleRate: int(h.SampleRate()), Bitrate: int(h.BitRate()), Channels: ch}, nil
 	}
 }
 
@@ -294,7 +317,11 @@ func AudioRegion(r io.ReaderAt, size int64) (end int64) {
 }
 
 // OpenMP3 opens a file for frame reading, limited to its audio region.
-func OpenMP3(path string) (*FrameReader, io.Closer, error) {
+func OpenMP3(path string) (*FrameReader, io.Closer, error) { return OpenMP3At(path, 0) }
+
+// OpenMP3At is OpenMP3 starting at byte offset (resuming after a restart);
+// reading resynchronises on the next verified frame.
+func OpenMP3At(path string, offset int64) (*FrameReader, io.Closer, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -313,5 +340,8 @@ func OpenMP3(path string) (*FrameReader, io.Closer, error) {
 		return nil, nil, fmt.Errorf("empty file")
 	}
 	end := AudioRegion(f, st.Size())
-	return NewFrameReader(io.NewSectionReader(f, 0, end)), f, nil
+	offset = min(max(offset, 0), end)
+	fr := NewFrameReader(io.NewSectionReader(f, offset, end-offset))
+	fr.base = offset
+	return fr, f, nil
 }

@@ -14,6 +14,11 @@ type TrackInfo struct {
 	Title   string
 	Display string // "Artist - Title", or the file name
 	Meta    []byte // the pre-encoded ICY metadata block for Display
+	// Bitrate (kbit/s), SampleRate and Channels are read from the first
+	// frame, for icy-br and status pages.
+	Bitrate    int
+	SampleRate int
+	Channels   int
 	// Started is when the track's first frame was due (live edge time).
 	Started time.Time
 }

@@ -27,9 +27,16 @@ type Tracks interface {
 	Bad(rel string)
 }
 
-// Opener opens a track for frame reading; the Closer releases the file or
-// reaps the encoder.
-type Opener func(ctx context.Context, path string) (*FrameReader, io.Closer, error)
+// Opener opens a track for frame reading from byte offset (non-zero only
+// when resuming after a restart; encoders may ignore it). The Closer
+// releases the file or reaps the encoder.
+type Opener func(ctx context.Context, path string, offset int64) (*FrameReader, io.Closer, error)
+
+// Position is where the live edge is in the current track's file.
+type Position struct {
+	Rel    string
+	Offset int64
+}
 
 // TitleReader reads a track's tags (lazily, when the track is preloaded).
 type TitleReader func(path string) (artist, title, display string)
@@ -60,6 +67,8 @@ type Config struct {
 	Prefill time.Duration
 	// StopWhenEmpty ends the station when its last listener leaves.
 	StopWhenEmpty bool
+	// Resume starts the first track, if it is Resume.Rel, at Resume.Offset.
+	Resume Position
 
 	Tracks Tracks
 	Open   Opener      // nil: OpenMP3
@@ -70,6 +79,8 @@ type Config struct {
 	OnSkip func(path string, err error)
 	// OnTrack is told when a track starts on the live edge (history).
 	OnTrack func(*TrackInfo)
+	// OnLeave is told when a listener's connection is closed.
+	OnLeave func(*Listener)
 	Clock   Clock        // nil: SystemClock
 	Logger  *slog.Logger // nil: discard
 }
@@ -84,6 +95,7 @@ type Stats struct {
 	FilesSkipped  uint64
 	SlowDropped   uint64
 	TimeoutDrops  uint64
+	AudioPlayed   time.Duration // audio released since start
 	AvgDelay      time.Duration
 	MaxDelay      time.Duration
 	StreamStarted time.Time
@@ -114,7 +126,9 @@ type Station struct {
 	idle      atomic.Bool
 	started   atomic.Pointer[time.Time]
 	nextShard atomic.Uint64
+	position  atomic.Pointer[Position]
 
+	played atomic.Int64 // pts, readable by status pages
 	// pts is the stream position of the next frame; rem keeps the
 	// sub-nanosecond rest so long streams do not drift.
 	pts time.Duration
@@ -139,7 +153,9 @@ func New(cfg Config) *Station {
 		cfg.Shards = 1
 	}
 	if cfg.Open == nil {
-		cfg.Open = func(_ context.Context, path string) (*FrameReader, io.Closer, error) { return OpenMP3(path) }
+		cfg.Open = func(_ context.Context, path string, offset int64) (*FrameReader, io.Closer, error) {
+			return OpenMP3At(path, offset)
+		}
 	}
 	if cfg.Titles == nil {
 		cfg.Titles = func(path string) (string, string, string) { return "", "", baseName(path) }
@@ -240,8 +256,9 @@ func (s *Station) loop(ctx context.Context) {
 			}
 			s.idle.Store(false)
 			// A long wait (no playable file) restarts the schedule: catching
-			// up on silence would only flood listeners.
-			if s.clock.Now().Sub(waitStart) > s.cfg.PublishInterval {
+			// up on silence would only flood listeners. A short one (a slow
+			// disk or encoder) is caught up, so listeners hear no gap.
+			if s.clock.Now().Sub(waitStart) > s.pacer.MaxCatchup {
 				s.pacer.Restart(s.pts)
 			}
 		}
@@ -302,7 +319,14 @@ func (s *Station) preload(ctx context.Context) {
 }
 
 func (s *Station) open(ctx context.Context, path, rel string) (*openTrack, error) {
-	fr, closer, err := s.cfg.Open(ctx, path)
+	var offset int64
+	if s.cfg.Resume.Rel != "" {
+		if rel == s.cfg.Resume.Rel {
+			offset = s.cfg.Resume.Offset
+		}
+		s.cfg.Resume = Position{} // only the first track resumes
+	}
+	fr, closer, err := s.cfg.Open(ctx, path, offset)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +338,10 @@ func (s *Station) open(ctx context.Context, path, rel string) (*openTrack, error
 	first := f
 	first.Data = append([]byte(nil), f.Data...)
 	artist, title, display := s.cfg.Titles(path)
-	info := &TrackInfo{Rel: rel, Path: path, Artist: artist, Title: title, Display: display, Meta: s.cfg.MetaBlock(display)}
+	info := &TrackInfo{
+		Rel: rel, Path: path, Artist: artist, Title: title, Display: display, Meta: s.cfg.MetaBlock(display),
+		Bitrate: f.Bitrate / 1000, SampleRate: f.SampleRate, Channels: f.Channels,
+	}
 	return &openTrack{info: info, fr: fr, closer: closer, first: first}, nil
 }
 
@@ -325,6 +352,7 @@ type builder struct {
 	frameDur time.Duration
 	firstPTS time.Duration
 	lastPTS  time.Duration
+	offset   int64 // file offset after the last frame
 }
 
 func (s *Station) play(ctx context.Context, ot *openTrack) error {
@@ -346,6 +374,7 @@ func (s *Station) play(ctx context.Context, ot *openTrack) error {
 		b.frames = append(b.frames, int32(len(b.data)))
 		b.data = append(b.data, f.Data...)
 		b.lastPTS = s.pts
+		b.offset = ot.fr.Offset()
 		s.advance(f)
 		if time.Duration(len(b.frames))*b.frameDur >= s.cfg.PublishInterval {
 			if err := s.publish(ctx, &b, ot.info, &first); err != nil {
@@ -401,6 +430,7 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 		Due:      due.Add(-(b.lastPTS - b.firstPTS)),
 		Track:    info,
 	}
+	s.position.Store(&Position{Rel: info.Rel, Offset: b.offset})
 	*b = builder{}
 	if *first {
 		*first = false
@@ -412,6 +442,7 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 		}
 	}
 	s.ring.Append(blk)
+	s.played.Store(int64(s.pts))
 	for _, sh := range s.shards {
 		sh.notify()
 	}
@@ -481,6 +512,9 @@ func (s *Station) drop(l *Listener, err error) {
 	default:
 		s.log.Warn("listener write failed", "remote", l.Remote, "error", err.Error())
 	}
+	if s.cfg.OnLeave != nil {
+		s.cfg.OnLeave(l)
+	}
 	if s.listeners.Add(-1) == 0 && s.cfg.StopWhenEmpty {
 		s.once.Do(func() { close(s.empty) })
 	}
@@ -516,6 +550,15 @@ func (s *Station) NowPlaying() *TrackInfo {
 	return s.live.Load()
 }
 
+// Position is where the live edge is (for resuming after a restart).
+func (s *Station) Position() (Position, bool) {
+	p := s.position.Load()
+	if p == nil {
+		return Position{}, false
+	}
+	return *p, true
+}
+
 // Live is the track on the live edge (what the station has just read).
 func (s *Station) Live() *TrackInfo { return s.live.Load() }
 
@@ -530,6 +573,7 @@ func (s *Station) Stats() Stats {
 		FilesSkipped: s.skipped.Load(),
 		SlowDropped:  s.slow.Load(),
 		TimeoutDrops: s.timeouts.Load(),
+		AudioPlayed:  time.Duration(s.played.Load()),
 	}
 	if p := s.started.Load(); p != nil {
 		st.StreamStarted = *p
