@@ -3,14 +3,17 @@ module github.com/aposazhennikov/stream-audio-to-web
 go 1.26.8
 
 require (
-	github.com/BurntSushi/toml v1.6.0 // indirect
-	github.com/dhowden/tag v0.0.0-20240417053706-3d75831295e8 // indirect
-	github.com/getsentry/sentry-go v0.46.2 // indirect
+	github.com/BurntSushi/toml v1.6.0
+	github.com/dhowden/tag v0.0.0-20240417053706-3d75831295e8
+	github.com/getsentry/sentry-go v0.46.2
+	github.com/tcolgate/mp3 v0.0.0-20170426193717-e79c5a46d300
+	github.com/valyala/fasthttp v1.78.0
+	golang.org/x/sys v0.50.0
+)
+
+require (
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/molecule-man/go-brrr v1.3.1 // indirect
-	github.com/tcolgate/mp3 v0.0.0-20170426193717-e79c5a46d300 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
-	github.com/valyala/fasthttp v1.78.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )

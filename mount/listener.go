@@ -27,7 +27,8 @@ type Listener struct {
 	off     int
 	icy     icy.Interleave
 	joined  time.Time
-	dropped bool // set by the shard goroutine only
+	dropped bool   // set by the shard goroutine only
+	onLeave func() // run once when the connection is closed
 
 	lastProgress time.Time
 	joinDelay    time.Duration

@@ -206,15 +206,15 @@ func (m *Mountpoint) Ready() bool {
 }
 
 // Join hands a listener's connection to the station (see Station.Join).
-func (m *Mountpoint) Join(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string) error {
+func (m *Mountpoint) Join(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string, onLeave func()) error {
 	if m.radio != nil {
-		_, err := m.radio.Join(conn, head, metaint, remote, userAgent)
+		_, err := m.radio.Join(conn, head, metaint, remote, userAgent, onLeave)
 		return err
 	}
-	return m.joinPrivate(conn, head, metaint, remote, userAgent)
+	return m.joinPrivate(conn, head, metaint, remote, userAgent, onLeave)
 }
 
-func (m *Mountpoint) joinPrivate(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string) error {
+func (m *Mountpoint) joinPrivate(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string, onLeave func()) error {
 	cfg := m.Station
 	cfg.Tracks = orderTracks{lib: m.Library, order: playlist.NewOrder(m.Library, true, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))}
 	cfg.OnTrack = func(t *TrackInfo) { m.lastTrack.Store(t) }
@@ -228,6 +228,9 @@ func (m *Mountpoint) joinPrivate(conn *net.TCPConn, head []byte, metaint int, re
 	if m.ctx.Err() != nil {
 		m.mu.Unlock()
 		conn.Close()
+		if onLeave != nil {
+			onLeave()
+		}
 		return ErrStopped
 	}
 	m.private[st] = struct{}{}
@@ -249,7 +252,7 @@ func (m *Mountpoint) joinPrivate(conn *net.TCPConn, head []byte, metaint int, re
 		m.mu.Unlock()
 		m.listeners.Add(-1)
 	})
-	if _, err := st.Join(conn, head, metaint, remote, userAgent); err != nil {
+	if _, err := st.Join(conn, head, metaint, remote, userAgent, onLeave); err != nil {
 		return err
 	}
 	return nil

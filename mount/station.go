@@ -79,8 +79,6 @@ type Config struct {
 	OnSkip func(path string, err error)
 	// OnTrack is told when a track starts on the live edge (history).
 	OnTrack func(*TrackInfo)
-	// OnLeave is told when a listener's connection is closed.
-	OnLeave func(*Listener)
 	Clock   Clock        // nil: SystemClock
 	Logger  *slog.Logger // nil: discard
 }
@@ -452,11 +450,14 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 // Join hands a connection to the station. head (the HTTP response head)
 // is sent first, then the burst, right away from the caller's goroutine so
 // playback starts at once; afterwards a shard takes over. The station owns
-// conn from here on and closes it.
-func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string) (*Listener, error) {
+// conn from here on and closes it; onLeave (may be nil) runs when it does.
+func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string, onLeave func()) (*Listener, error) {
 	sock, err := newSocket(conn)
 	if err != nil {
 		conn.Close()
+		if onLeave != nil {
+			onLeave()
+		}
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -465,7 +466,7 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	l := &Listener{
 		conn: conn, sock: sock, head: head, blk: blk, off: off,
 		icy: icy.NewInterleave(metaint), joined: now, lastProgress: now,
-		joinDelay: delay, Remote: remote, UserAgent: userAgent,
+		joinDelay: delay, Remote: remote, UserAgent: userAgent, onLeave: onLeave,
 	}
 	if blk != nil && off < len(blk.Data) {
 		l.joinDelay = now.Sub(blk.Due.Add(time.Duration(frameIndex(blk, off)) * blk.FrameDur))
@@ -512,8 +513,8 @@ func (s *Station) drop(l *Listener, err error) {
 	default:
 		s.log.Warn("listener write failed", "remote", l.Remote, "error", err.Error())
 	}
-	if s.cfg.OnLeave != nil {
-		s.cfg.OnLeave(l)
+	if l.onLeave != nil {
+		l.onLeave()
 	}
 	if s.listeners.Add(-1) == 0 && s.cfg.StopWhenEmpty {
 		s.once.Do(func() { close(s.empty) })

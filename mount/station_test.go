@@ -123,7 +123,7 @@ func (ts *testStation) join(t *testing.T, serverSndBuf, clientRcvBuf int) (*net.
 		srv.SetWriteBuffer(serverSndBuf)
 	}
 	joined := ts.clock.Now()
-	if _, err := ts.Join(srv, []byte(testHead), 0, client.LocalAddr().String(), "test"); err != nil {
+	if _, err := ts.Join(srv, []byte(testHead), 0, client.LocalAddr().String(), "test", nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })

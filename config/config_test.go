@@ -1,0 +1,764 @@
+package config_test
+
+import (
+	"errors"
+	"flag"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/aposazhennikov/stream-audio-to-web/config"
+)
+
+// envOf makes an env lookup from a map, as os.LookupEnv would answer it.
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// writeTOML writes body to a fresh file and returns its path.
+func writeTOML(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "as.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func mustLoad(t *testing.T, args []string, env map[string]string) *config.Config {
+	t.Helper()
+	c, err := config.Load(args, envOf(env))
+	if err != nil {
+		t.Fatalf("Load(%q): %v", args, err)
+	}
+	return c
+}
+
+func routes(c *config.Config) []string {
+	var out []string
+	for _, st := range c.Stations {
+		out = append(out, st.Route)
+	}
+	return out
+}
+
+func station(t *testing.T, c *config.Config, route string) config.Station {
+	t.Helper()
+	for _, st := range c.Stations {
+		if st.Route == route {
+			return st
+		}
+	}
+	t.Fatalf("no station %s in %v", route, routes(c))
+	return config.Station{}
+}
+
+func TestPrecedence(t *testing.T) {
+	file := writeTOML(t, `
+port = 1111
+stream_mode = "individual"
+buffer_size = 100000
+max_preload_tracks = 3
+`)
+	env := map[string]string{"PORT": "2222", "STREAM_MODE": "radio", "BUFFER_SIZE": "200000", "MAX_PRELOAD_TRACKS": "4"}
+	flags := []string{"--port", "3333", "--stream-mode=individual", "--buffer-size", "300000", "-max-preload-tracks", "5"}
+	type want struct {
+		port, buffer, preload int
+		mode                  config.Mode
+	}
+	tests := []struct {
+		name                    string
+		useFile, useEnv, useFlg bool
+		fileViaEnv              bool
+		want                    want
+	}{
+		{name: "defaults", want: want{9999, 2097152, 2, config.ModeRadio}},
+		{name: "file over defaults", useFile: true, want: want{1111, 100000, 3, config.ModeIndividual}},
+		{name: "file named by env", useFile: true, fileViaEnv: true, want: want{1111, 100000, 3, config.ModeIndividual}},
+		{name: "env over file", useFile: true, useEnv: true, want: want{2222, 200000, 4, config.ModeRadio}},
+		{name: "env over defaults", useEnv: true, want: want{2222, 200000, 4, config.ModeRadio}},
+		{name: "flags over env and file", useFile: true, useEnv: true, useFlg: true, want: want{3333, 300000, 5, config.ModeIndividual}},
+		{name: "flags over file", useFile: true, useFlg: true, want: want{3333, 300000, 5, config.ModeIndividual}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var args []string
+			e := map[string]string{}
+			if tt.useEnv {
+				for k, v := range env {
+					e[k] = v
+				}
+			}
+			if tt.useFile && tt.fileViaEnv {
+				e["AUDIO_STREAMER_CONFIG"] = file
+			} else if tt.useFile {
+				args = append(args, "--config", file)
+			}
+			if tt.useFlg {
+				args = append(args, flags...)
+			}
+			c := mustLoad(t, args, e)
+			got := want{c.Port, c.BufferSize, c.MaxPreloadTracks, c.StreamMode}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c := mustLoad(t, nil, nil)
+	d := config.Defaults()
+	if c.Host != "0.0.0.0" || c.Port != 9999 || c.AudioDir != "/app/audio" || c.AudioDirSet ||
+		c.Burst != (config.Burst{Bytes: 65536}) || c.Metaint != 16000 || c.PublishInterval != 200*time.Millisecond ||
+		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || c.Environment != "production" {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+	if len(d.Stations) != 0 || len(d.Warnings) != 0 {
+		t.Errorf("Defaults() has stations or warnings: %+v", d)
+	}
+	want := config.Station{
+		Route: "/", Dir: "/app/audio", Name: "audio-streamer /", Description: "Stream /", Genre: "Various",
+		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{Bytes: 65536}, Metaint: 16000,
+		ICYCharset: "utf-8", Bitrate: 128, SampleRate: 44100, Channels: 2, Transcode: "auto",
+	}
+	if len(c.Stations) != 1 || !reflect.DeepEqual(c.Stations[0], want) {
+		t.Errorf("stations = %+v, want only %+v", c.Stations, want)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("a missing default audio dir must not warn (main substitutes the demo): %q", c.Warnings)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		file string // written to PATH and passed with --config when not empty
+		env  map[string]string
+		args []string
+		want string // the whole message; PATH is the file's path
+		line int
+	}{
+		// unknown keys
+		{name: "unknown top-level key", file: "port = 1\ncolour = \"red\"\n",
+			want: `config: unknown key "colour" in PATH:2`, line: 2},
+		{name: "unknown table", file: "port = 1\n\n[foo]\nbar = 1\n",
+			want: `config: unknown key "foo" in PATH:3`, line: 3},
+		{name: "unknown key in second station", file: "[[station]]\nroute = \"/a\"\ncolor = 1\n[[station]]\nroute = \"/b\"\ncolor = 2\n",
+			want: `config: unknown key "station.color" in PATH:3`, line: 3},
+		{name: "unknown dotted key in station", file: "[[station]]\nroute = \"/a\"\n[[station]]\nroute = \"/b\"\nx.y = 2\n",
+			want: `config: unknown key "station.x" in PATH:5`, line: 5},
+		// syntax and types
+		{name: "syntax error", file: "port = 1\nhost = \n",
+			want: `config: PATH:2: invalid TOML: expected value but found '\n' instead`, line: 2},
+		{name: "string for integer", file: "host = \"x\"\nport = \"abc\"\n",
+			want: `config: port: "abc" from PATH:2: expected an integer 1..65535`, line: 2},
+		{name: "quoted number is still a string", file: "port = \"8000\"\n",
+			want: `config: port: "8000" from PATH:1: expected an integer 1..65535`, line: 1},
+		{name: "string for bool in station", file: "[[station]]\nroute = \"/a\"\n\n[[station]]\nroute = \"/b\"\nshuffle = \"maybe\"\n",
+			want: `config: station.shuffle: "maybe" from PATH:6: expected true, false, 1, 0, yes or no`, line: 6},
+		{name: "table for integer", file: "[port]\nx = 1\n",
+			want: `config: port: "map[x:1]" from PATH:1: expected an integer 1..65535`, line: 1},
+		{name: "station not a table array", file: "station = \"/a\"\n",
+			want: `config: station: "/a" from PATH:1: expected [[station]] tables`, line: 1},
+		{name: "bad mode in file", file: "# c\nhost = \"h\"\n\nstream_mode = \"party\"\n",
+			want: `config: stream_mode: "party" from PATH:4: expected radio or individual`, line: 4},
+		{name: "bad list item", file: "[[station]]\nroute = \"/a\"\nextensions = [\".flac\", 3]\n",
+			want: `config: station.extensions: "[.flac 3]" from PATH:3: expected a list of file extensions like [".flac", ".ogg"]`, line: 3},
+		// bad port from each source
+		{name: "port from file", file: "port = 0\n",
+			want: `config: port: "0" from PATH:1: expected an integer 1..65535`, line: 1},
+		{name: "port from env", env: map[string]string{"PORT": "abc"},
+			want: `config: port: "abc" from env PORT: expected an integer 1..65535`},
+		{name: "port from flag", args: []string{"--port", "70000"},
+			want: `config: port: "70000" from flag --port: expected an integer 1..65535`},
+		{name: "empty flag value", args: []string{"--port="},
+			want: `config: port: "" from flag --port: expected an integer 1..65535`},
+		// bad burst
+		{name: "burst with decimal unit", env: map[string]string{"BURST": "64MB"},
+			want: `config: burst: "64MB" from env BURST: expected bytes (65536, "64KiB", "64k", "1MiB") or audio time ("4s", "2500ms"), not negative`},
+		{name: "negative burst in file", file: "burst = -1\n",
+			want: `config: burst: "-1" from PATH:1: expected bytes (65536, "64KiB", "64k", "1MiB") or audio time ("4s", "2500ms"), not negative`, line: 1},
+		{name: "burst bare M", args: []string{"--burst", "1M"},
+			want: `config: burst: "1M" from flag --burst: expected bytes (65536, "64KiB", "64k", "1MiB") or audio time ("4s", "2500ms"), not negative`},
+		{name: "burst over buffer", file: "buffer_size = 65536\n", args: []string{"--burst", "1MiB"},
+			want: `config: burst: "1MiB" from flag --burst: expected at most buffer_size (65536 bytes)`},
+		{name: "station burst over buffer", file: "buffer_size = 65536\n[[station]]\nroute = \"/a\"\nburst = \"128KiB\"\n",
+			want: `config: station.burst: "128KiB" from PATH:4: expected at most buffer_size (65536 bytes)`, line: 4},
+		// bad durations
+		{name: "unparsable duration", file: "publish_interval = \"fast\"\n",
+			want: `config: publish_interval: "fast" from PATH:1: expected a duration 20ms..1s like "200ms"`, line: 1},
+		{name: "integer duration", file: "publish_interval = 5\n",
+			want: `config: publish_interval: "5" from PATH:1: expected a duration 20ms..1s like "200ms"`, line: 1},
+		{name: "duration out of range", file: "write_timeout = \"0s\"\n",
+			want: `config: write_timeout: "0s" from PATH:1: expected a duration 1s..1h like "10s"`, line: 1},
+		{name: "negative rescan", file: "rescan_interval = \"-1s\"\n",
+			want: `config: rescan_interval: "-1s" from PATH:1: expected "0" (off) or a duration 1s..24h like "30s"`, line: 1},
+		// directory routes
+		{name: "invalid JSON in env", env: map[string]string{"DIRECTORY_ROUTES": `{"humor": `},
+			want: `config: DIRECTORY_ROUTES from env: invalid JSON: unexpected EOF`},
+		{name: "invalid JSON in flag", args: []string{"--directory-routes", "humor:/x"},
+			want: `config: --directory-routes from flag: invalid JSON: invalid character 'h' looking for beginning of value`},
+		{name: "JSON array", env: map[string]string{"DIRECTORY_ROUTES": `["humor"]`},
+			want: `config: DIRECTORY_ROUTES from env: invalid JSON: expected an object like {"humor": "/music/humor"}`},
+		{name: "JSON number dir", env: map[string]string{"DIRECTORY_ROUTES": `{"humor": 5}`},
+			want: `config: DIRECTORY_ROUTES from env: invalid JSON: the directory of "humor" must be a string`},
+		{name: "JSON empty dir", env: map[string]string{"DIRECTORY_ROUTES": `{"humor": ""}`},
+			want: `config: DIRECTORY_ROUTES: "" from env: expected a directory for route /humor (a leading "~" needs HOME)`},
+		{name: "bad fallback pair", env: map[string]string{"DIRECTORY_ROUTES": "humor:/a;science"},
+			want: `config: DIRECTORY_ROUTES from env: "science" is not route:path (expected a JSON object or route:path;route:path)`},
+		// duplicates within one source
+		{name: "duplicate stations", file: "[[station]]\nroute = \"humor\"\n[[station]]\nroute = \"/humor/\"\n",
+			want: `config: station.route: "/humor/" from PATH:4: route /humor is defined twice (first at line 2)`, line: 4},
+		{name: "duplicate JSON key after normalising", env: map[string]string{"DIRECTORY_ROUTES": `{"humor": "/a", "/humor": "/b"}`},
+			want: `config: DIRECTORY_ROUTES: "/humor" from env: route /humor appears twice`},
+		{name: "literal duplicate JSON key", args: []string{"--directory-routes", `{"a": "/a", "a": "/b"}`},
+			want: `config: --directory-routes: "a" from flag: route /a appears twice`},
+		{name: "duplicate stream route", env: map[string]string{"AUDIO_STREAM_ROUTES": "/humor, humor"},
+			want: `config: AUDIO_STREAM_ROUTES: "humor" from env: route /humor appears twice`},
+		// route rules
+		{name: "dot-dot in station", file: "[[station]]\nroute = \"/../x\"\n",
+			want: `config: station.route: "/../x" from PATH:2: expected a route without "." or ".." segments`, line: 2},
+		{name: "dot-dot in directory routes", env: map[string]string{"DIRECTORY_ROUTES": `{"../x": "/x"}`},
+			want: `config: DIRECTORY_ROUTES: "../x" from env: expected a route without "." or ".." segments`},
+		{name: "reserved route", env: map[string]string{"AUDIO_STREAM_ROUTES": "/metrics"},
+			want: `config: AUDIO_STREAM_ROUTES: "/metrics" from env: expected a route outside the server's own path /metrics`},
+		{name: "below a reserved route", file: "[[station]]\nroute = \"web/jazz\"\n",
+			want: `config: station.route: "web/jazz" from PATH:2: expected a route outside the server's own path /web`, line: 2},
+		{name: "missing station route", file: "port = 1\n\n[[station]]\ndir = \"/x\"\n",
+			want: `config: station.route from PATH:3: missing: every [[station]] needs a route`, line: 3},
+		// other values
+		{name: "garbage boolean", env: map[string]string{"SHUFFLE": "maybe"},
+			want: `config: shuffle: "maybe" from env SHUFFLE: expected true, false, 1, 0, yes or no`},
+		{name: "garbage integer from seed env", env: map[string]string{"MAX_CLIENTS": "10x"},
+			want: `config: max_clients: "10x" from env MAX_CLIENTS: expected an integer >= 0`},
+		{name: "bad log level", env: map[string]string{"LOG_LEVEL": "loud"},
+			want: `config: log_level: "loud" from env LOG_LEVEL: expected debug, info, warn, warning or error`},
+		{name: "bad sample rate", file: "[[station]]\nroute = \"/a\"\nsample_rate = 44000\n",
+			want: `config: station.sample_rate: "44000" from PATH:3: expected an MP3 sample rate: 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100 or 48000`, line: 3},
+		{name: "tls cert without key", file: "tls_cert = \"/c.pem\"\ntls_port = 443\n",
+			want: `config: tls_cert: "/c.pem" from PATH:1: expected tls_cert together with tls_key (tls_key is not set)`, line: 1},
+		{name: "tls without port", file: "tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n",
+			want: `config: tls_port: "0" from PATH:1: expected a tls_port 1..65535 when tls_cert and tls_key are set`, line: 1},
+		{name: "tls key without cert", env: map[string]string{"AUDIO_STREAMER_CONFIG": ""}, file: "tls_key = \"/k.pem\"\n",
+			want: `config: tls_key: "/k.pem" from PATH:1: expected tls_key together with tls_cert (tls_cert is not set)`, line: 1},
+		{name: "tls port without files", args: []string{"--port", "8000"}, file: "\ntls_port = 8443\n",
+			want: `config: tls_port: "8443" from PATH:2: expected 0 unless tls_cert and tls_key are set`, line: 2},
+		{name: "tls port equals port", args: []string{"--port", "8443"}, file: "tls_cert = \"/c\"\ntls_key = \"/k\"\ntls_port = 8443\n",
+			want: `config: tls_port: "8443" from PATH:3: expected a port other than port 8443`, line: 3},
+		// line lookup corner cases
+		{name: "key text inside a multi-line string", file: "environment = \"\"\"\nport = 5\n\"\"\"\n\"port\" = \"x\"\n",
+			want: `config: port: "x" from PATH:4: expected an integer 1..65535`, line: 4},
+		{name: "inline station array", file: "station = [{route = \"/a\"}, {route = \"/a\"}]\n",
+			want: `config: station.route: "/a" from PATH: route /a is defined twice`},
+		// command line
+		{name: "unknown flag", args: []string{"--colour", "red"},
+			want: `config: command line: flag provided but not defined: -colour`},
+		{name: "positional argument", args: []string{"--port", "80", "extra"},
+			want: `config: command line: unexpected argument "extra" (settings are flags like --port 8000)`},
+		{name: "config file from env not found", env: map[string]string{"AUDIO_STREAMER_CONFIG": "/nonexistent/as.toml"},
+			want: `config: config file: "/nonexistent/as.toml" from env AUDIO_STREAMER_CONFIG: open /nonexistent/as.toml: no such file or directory`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			path := ""
+			if tt.file != "" {
+				path = writeTOML(t, tt.file)
+				// --config comes last so that a test's own "--config" is overridden.
+				args = append(slices.Clone(args), "--config", path)
+			}
+			c, err := config.Load(args, envOf(tt.env))
+			if err == nil {
+				t.Fatalf("no error; config %+v", c)
+			}
+			want := strings.ReplaceAll(tt.want, "PATH", path)
+			if err.Error() != want {
+				t.Errorf("error\n got: %s\nwant: %s", err, want)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T is not *config.Error", err)
+			}
+			if ce.Line != tt.line {
+				t.Errorf("Line = %d, want %d", ce.Line, tt.line)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("message is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestErrorUnwrap(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		target error
+	}{
+		{"--help", []string{"--help"}, flag.ErrHelp},
+		{"-h", []string{"-h"}, flag.ErrHelp},
+		{"missing file", []string{"--config", "/nonexistent/x.toml"}, fs.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(tt.args, nil)
+			if !errors.Is(err, tt.target) {
+				t.Errorf("Load(%q) = %v, want an error wrapping %v", tt.args, err, tt.target)
+			}
+		})
+	}
+}
+
+func TestErrorMessage(t *testing.T) {
+	tests := []struct {
+		err  config.Error
+		want string
+	}{
+		{config.Error{Key: "port", Value: "abc", Source: "env PORT", Expected: "an integer 1..65535"},
+			`config: port: "abc" from env PORT: expected an integer 1..65535`},
+		{config.Error{Key: "stream_mode", Value: "party", Source: "/etc/as.toml", Line: 7, Expected: "radio or individual"},
+			`config: stream_mode: "party" from /etc/as.toml:7: expected radio or individual`},
+		{config.Error{Key: "colour", Source: "/etc/as.toml", Line: 3, Reason: "unknown key"},
+			`config: unknown key "colour" in /etc/as.toml:3`},
+		{config.Error{Key: "DIRECTORY_ROUTES", Source: "env", Reason: "invalid JSON: x"},
+			`config: DIRECTORY_ROUTES from env: invalid JSON: x`},
+		{config.Error{Source: "/etc/as.toml", Line: 2, Reason: "invalid TOML: y"},
+			`config: /etc/as.toml:2: invalid TOML: y`},
+		{config.Error{Key: "route", Value: "/../x", Expected: "z"},
+			`config: route: "/../x": expected z`},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("got  %s\nwant %s", got, tt.want)
+		}
+	}
+}
+
+func TestNormalizeRoute(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"humor", "/humor", true},
+		{"/humor", "/humor", true},
+		{"//humor/", "/humor", true},
+		{"  /humor  ", "/humor", true},
+		{"/a//b/", "/a/b", true},
+		{"/", "/", true},
+		{"//", "/", true},
+		{"/Jazz-1_x.y~z", "/Jazz-1_x.y~z", true},
+		{"/webradio", "/webradio", true},
+		{"/streamsx", "/streamsx", true},
+		{"", "", false},
+		{"   ", "", false},
+		{"/../x", "", false},
+		{"/a/./b", "", false},
+		{"..", "", false},
+		{"/hu mor", "", false},
+		{"/hümor", "", false},
+		{"/a?b", "", false},
+		{"/web", "", false},
+		{"/web/", "", false},
+		{"/web/jazz", "", false},
+		{"status.json", "", false},
+		{"/listen.m3u", "", false},
+		{"/direct-stream", "", false},
+	}
+	for _, tt := range tests {
+		got, err := config.NormalizeRoute(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("NormalizeRoute(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestReservedPathsAreRefused(t *testing.T) {
+	paths := config.ReservedPaths()
+	if len(paths) < 16 {
+		t.Fatalf("ReservedPaths() = %v", paths)
+	}
+	paths[0] = "/mutated"
+	if config.ReservedPaths()[0] == "/mutated" {
+		t.Error("ReservedPaths shares its slice with callers")
+	}
+	for _, p := range config.ReservedPaths() {
+		if _, err := config.NormalizeRoute(p); err == nil {
+			t.Errorf("reserved %s accepted", p)
+		}
+	}
+}
+
+func TestStations(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     string
+		env      map[string]string
+		args     []string
+		want     []string          // routes in order
+		dirs     map[string]string // route → Dir
+		warnings []string          // substrings, each must be in some warning
+	}{
+		{
+			name: "one route spelled three ways in three sources",
+			file: "[[station]]\nroute = \"humor\"\ndir = \"/file/humor\"\ngenre = \"Jokes\"\n",
+			env:  map[string]string{"DIRECTORY_ROUTES": `{"/humor": "/env/humor"}`},
+			args: []string{"--directory-routes", `{"//humor/": "/flag/humor"}`},
+			want: []string{"/", "/humor"},
+			dirs: map[string]string{"/": "/app/audio", "/humor": "/flag/humor"},
+		},
+		{
+			name: "env directory route overrides the file's dir",
+			file: "[[station]]\nroute = \"/humor\"\ndir = \"/file/humor\"\n",
+			env:  map[string]string{"DIRECTORY_ROUTES": `{"humor": "/env/humor"}`},
+			want: []string{"/", "/humor"},
+			dirs: map[string]string{"/humor": "/env/humor"},
+		},
+		{
+			name:     "stream routes without dirs play audio-dir",
+			env:      map[string]string{"AUDIO_STREAM_ROUTES": "/, /humor ,science,"},
+			args:     []string{"--audio-dir", "/music"},
+			want:     []string{"/", "/humor", "/science"},
+			dirs:     map[string]string{"/": "/music", "/humor": "/music", "/science": "/music"},
+			warnings: []string{"route /humor from AUDIO_STREAM_ROUTES has no directory of its own; it plays audio_dir /music"},
+		},
+		{
+			name: "stream routes flag replaces env list",
+			env:  map[string]string{"AUDIO_STREAM_ROUTES": "/a"},
+			args: []string{"--stream-routes", "/b"},
+			want: []string{"/", "/b"},
+		},
+		{
+			name: "python dockerfile settings",
+			env: map[string]string{
+				"AUDIO_STREAM_ROUTES": "/,/humor,/science",
+				"DIRECTORY_ROUTES":    `{"humor":"/app/humor","science":"/app/science"}`,
+			},
+			want: []string{"/", "/humor", "/science"},
+			dirs: map[string]string{"/": "/app/audio", "/humor": "/app/humor", "/science": "/app/science"},
+		},
+		{
+			name: "go seed fallback format",
+			env:  map[string]string{"DIRECTORY_ROUTES": "humor:/app/humor; /science:/app/science ;"},
+			want: []string{"/", "/humor", "/science"},
+			dirs: map[string]string{"/humor": "/app/humor", "/science": "/app/science"},
+		},
+		{
+			name:     "directory route for / replaces audio-dir",
+			env:      map[string]string{"DIRECTORY_ROUTES": `{"/": "/root-music", "jazz": "/jazz"}`},
+			args:     []string{"--audio-dir", "/music"},
+			want:     []string{"/", "/jazz"},
+			dirs:     map[string]string{"/": "/root-music"},
+			warnings: []string{"audio_dir /music is not used"},
+		},
+		{
+			name: "file order kept, implicit / first, env routes after file",
+			file: "[[station]]\nroute = \"/b\"\ndir = \"/b\"\n[[station]]\nroute = \"/a\"\n",
+			env:  map[string]string{"DIRECTORY_ROUTES": `{"c": "/c"}`},
+			want: []string{"/", "/b", "/a", "/c"},
+			dirs: map[string]string{"/a": "/app/audio", "/b": "/b"},
+		},
+		{
+			name: "station / defined in the file keeps its place",
+			file: "[[station]]\nroute = \"/a\"\ndir = \"/a\"\n[[station]]\nroute = \"/\"\ndir = \"/main\"\n",
+			want: []string{"/a", "/"},
+			dirs: map[string]string{"/": "/main"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.file != "" {
+				args = append(slices.Clone(args), "--config", writeTOML(t, tt.file))
+			}
+			c := mustLoad(t, args, tt.env)
+			if got := routes(c); !slices.Equal(got, tt.want) {
+				t.Errorf("routes = %v, want %v", got, tt.want)
+			}
+			for r, d := range tt.dirs {
+				if got := station(t, c, r).Dir; got != d {
+					t.Errorf("%s Dir = %q, want %q", r, got, d)
+				}
+			}
+			for _, w := range tt.warnings {
+				if !slices.ContainsFunc(c.Warnings, func(s string) bool { return strings.Contains(s, w) }) {
+					t.Errorf("no warning containing %q in %q", w, c.Warnings)
+				}
+			}
+		})
+	}
+}
+
+func TestStationDefaults(t *testing.T) {
+	file := writeTOML(t, `
+burst = "4s"
+icy_metaint = 8192
+
+[[station]]
+route = "/plain"
+dir = "/plain"
+
+[[station]]
+route = "/own"
+dir = "/own"
+name = ""
+mode = "radio"
+shuffle = true
+bitrate = 64
+max_listeners = 3
+burst = 0
+icy_charset = "ISO-8859-1"
+extensions = ["FLAC", ".ogg", "flac"]
+`)
+	env := map[string]string{"STREAM_MODE": "individual", "SHUFFLE": "no", "BITRATE": "192", "MAX_CLIENTS": "10"}
+	c := mustLoad(t, []string{"--config", file}, env)
+	plain := station(t, c, "/plain")
+	wantPlain := config.Station{
+		Route: "/plain", Dir: "/plain", Name: "audio-streamer /plain", Description: "Stream /plain", Genre: "Various",
+		Mode: config.ModeIndividual, Shuffle: false, Burst: config.Burst{Duration: 4 * time.Second}, Metaint: 8192,
+		ICYCharset: "utf-8", Bitrate: 192, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 10,
+	}
+	if !reflect.DeepEqual(plain, wantPlain) {
+		t.Errorf("inherited station\n got %+v\nwant %+v", plain, wantPlain)
+	}
+	own := station(t, c, "/own")
+	wantOwn := config.Station{
+		Route: "/own", Dir: "/own", Name: "", Description: "Stream /own", Genre: "Various",
+		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{}, Metaint: 8192,
+		ICYCharset: "latin1", Bitrate: 64, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 3,
+		Extensions: []string{".flac", ".ogg"},
+	}
+	if !reflect.DeepEqual(own, wantOwn) {
+		t.Errorf("explicit station\n got %+v\nwant %+v", own, wantOwn)
+	}
+}
+
+func TestHomeExpansion(t *testing.T) {
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, "as.toml"), []byte("state_dir = \"~/state\"\n[[station]]\nroute = \"/f\"\ndir = \"~\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"HOME":             home,
+		"DIRECTORY_ROUTES": `{"humor": "~/humor/"}`,
+		"TLS_CERT":         "~/ignored", // not a setting: must have no effect
+	}
+	c := mustLoad(t, []string{"--config", "~/as.toml", "--audio-dir", "~/music"}, env)
+	tests := []struct{ name, got, want string }{
+		{"audio dir", c.AudioDir, filepath.Join(home, "music")},
+		{"state dir from file", c.StateDir, filepath.Join(home, "state")},
+		{"station dir ~ alone", station(t, c, "/f").Dir, home},
+		{"directory route, cleaned", station(t, c, "/humor").Dir, filepath.Join(home, "humor")},
+		{"/ follows audio dir", station(t, c, "/").Dir, filepath.Join(home, "music")},
+		{"unset path untouched", c.TLSCert, ""},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	// "~user" is not ours to expand.
+	c = mustLoad(t, []string{"--audio-dir", "~bob/music"}, env)
+	if c.AudioDir != "~bob/music" {
+		t.Errorf("~bob/music became %q", c.AudioDir)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	existing := t.TempDir()
+	aFile := filepath.Join(existing, "file.mp3")
+	if err := os.WriteFile(aFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(existing, "nope")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"existing dir", []string{"--audio-dir", existing}, nil},
+		{"missing dir", []string{"--audio-dir", missing},
+			[]string{"directory " + missing + " for route / does not exist; the station will wait for files"}},
+		{"file instead of dir", []string{"--audio-dir", existing, "--directory-routes", `{"x": "` + aFile + `"}`},
+			[]string{aFile + " for route /x is not a directory; the station will wait for files"}},
+		{"missing default audio dir is main's business", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustLoad(t, tt.args, nil)
+			if !slices.Equal(c.Warnings, tt.want) {
+				t.Errorf("Warnings = %q, want %q", c.Warnings, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   map[string]string
+		check func(*config.Config) bool
+	}{
+		{"empty env counts as unset", map[string]string{"PORT": ""}, func(c *config.Config) bool { return c.Port == 9999 }},
+		{"AUDIO_DIR sets AudioDirSet", map[string]string{"AUDIO_DIR": "/m"}, func(c *config.Config) bool { return c.AudioDir == "/m" && c.AudioDirSet }},
+		{"SHUFFLE=0", map[string]string{"SHUFFLE": "0"}, func(c *config.Config) bool { return !c.Stations[0].Shuffle }},
+		{"SHUFFLE=YES", map[string]string{"SHUFFLE": "YES"}, func(c *config.Config) bool { return c.Stations[0].Shuffle }},
+		{"SHUFFLE=false", map[string]string{"SHUFFLE": "false"}, func(c *config.Config) bool { return !c.Stations[0].Shuffle }},
+		{"LOG_LEVEL=warning", map[string]string{"LOG_LEVEL": "warning"}, func(c *config.Config) bool { return c.LogLevel == slog.LevelWarn }},
+		{"LOG_LEVEL=DEBUG", map[string]string{"LOG_LEVEL": "DEBUG"}, func(c *config.Config) bool { return c.LogLevel == slog.LevelDebug }},
+		{"LOG_FORMAT=json", map[string]string{"LOG_FORMAT": "json"}, func(c *config.Config) bool { return c.LogFormat == "json" }},
+		{"BURST=2500ms", map[string]string{"BURST": "2500ms"}, func(c *config.Config) bool { return c.Burst.Duration == 2500*time.Millisecond }},
+		{"ADMIN_TOKEN", map[string]string{"ADMIN_TOKEN": "s3cret"}, func(c *config.Config) bool { return c.AdminToken == "s3cret" }},
+		{"SENTRY_DSN and ENVIRONMENT", map[string]string{"SENTRY_DSN": "https://k@x/1", "ENVIRONMENT": "staging"},
+			func(c *config.Config) bool { return c.SentryDSN == "https://k@x/1" && c.Environment == "staging" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if c := mustLoad(t, nil, tt.env); !tt.check(c) {
+				t.Errorf("unexpected config %+v", c)
+			}
+		})
+	}
+}
+
+func TestSeedFlags(t *testing.T) {
+	c := mustLoad(t, []string{"-shuffle=false", "-bitrate", "96", "-max-clients", "7", "--metaint", "8192", "--log-level", "error"}, nil)
+	st := c.Stations[0]
+	if st.Shuffle || st.Bitrate != 96 || st.MaxListeners != 7 || st.Metaint != 8192 || c.LogLevel != slog.LevelError {
+		t.Errorf("seed flags not applied: %+v / %+v", c, st)
+	}
+	c = mustLoad(t, []string{"--shuffle"}, map[string]string{"SHUFFLE": "false"})
+	if !c.Stations[0].Shuffle {
+		t.Error("--shuffle alone did not override SHUFFLE=false")
+	}
+}
+
+func TestExampleLoads(t *testing.T) {
+	c := mustLoad(t, []string{"--config", "../config.example.toml"}, nil)
+	if got := routes(c); !slices.Equal(got, []string{"/", "/humor"}) {
+		t.Errorf("routes = %v", got)
+	}
+	// Top-level values in the example are the defaults.
+	d := config.Defaults()
+	got := *c
+	got.Stations, got.Warnings, got.AudioDirSet = nil, nil, false
+	if !reflect.DeepEqual(got, d) {
+		t.Errorf("example top level differs from Defaults()\n got %+v\nwant %+v", got, d)
+	}
+	// Station values in the example are what the defaults would give.
+	plain := mustLoad(t, []string{"--stream-routes", "/humor"}, nil)
+	for i, st := range c.Stations {
+		want := plain.Stations[i]
+		if st.Route == "/humor" {
+			want.Dir = "/app/humor"
+		}
+		if !reflect.DeepEqual(st, want) {
+			t.Errorf("example station %s\n got %+v\nwant %+v", st.Route, st, want)
+		}
+	}
+}
+
+// TestExampleDocumentsEveryKey fails when a toml tag is added to Config or
+// Station without an entry in config.example.toml, or the reverse.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	var doc map[string]any
+	if _, err := toml.DecodeFile("../config.example.toml", &doc); err != nil {
+		t.Fatal(err)
+	}
+	stations, _ := doc["station"].([]map[string]any)
+	stationKeys := map[string]any{}
+	for _, st := range stations {
+		for k, v := range st {
+			stationKeys[k] = v
+		}
+	}
+	tests := []struct {
+		name string
+		typ  reflect.Type
+		keys map[string]any
+	}{
+		{"Config", reflect.TypeFor[config.Config](), doc},
+		{"Station", reflect.TypeFor[config.Station](), stationKeys},
+	}
+	for _, tt := range tests {
+		tags := tomlTags(tt.typ)
+		if len(tags) < 10 {
+			t.Fatalf("%s: only %d toml tags found", tt.name, len(tags))
+		}
+		for _, tag := range tags {
+			if _, ok := tt.keys[tag]; !ok {
+				t.Errorf("%s key %q is not documented in config.example.toml", tt.name, tag)
+			}
+		}
+		for k := range tt.keys {
+			if !slices.Contains(tags, k) {
+				t.Errorf("config.example.toml has %s key %q that %s has no tag for", tt.name, k, tt.name)
+			}
+		}
+	}
+}
+
+func tomlTags(typ reflect.Type) []string {
+	var tags []string
+	for f := range typ.Fields() {
+		if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); tag != "" && tag != "-" {
+			tags = append(tags, tag)
+		}
+	}
+	return tags
+}
+
+// TestEncodedConfigLoadsBack checks that the loader reads every key under the
+// name of its struct tag and in the form the encoder writes, so a Config can
+// be saved as a file.
+func TestEncodedConfigLoadsBack(t *testing.T) {
+	dir := t.TempDir()
+	first := mustLoad(t, []string{"--config", "../config.example.toml"}, map[string]string{"BURST": "3s", "LOG_LEVEL": "debug"})
+	first.Stations[1].Extensions = []string{".flac"}
+	first.TLSCert, first.TLSKey, first.TLSPort = "/c.pem", "/k.pem", 9443
+	first.RescanInterval = 0
+	data, err := toml.Marshal(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "saved.toml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := mustLoad(t, []string{"--config", path}, nil)
+	first.Warnings, second.Warnings = nil, nil
+	if !reflect.DeepEqual(first, second) {
+		t.Errorf("round trip differs\nfirst  %+v\nsecond %+v\nfile:\n%s", first, second, data)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	u := config.Usage()
+	for _, want := range []string{"-config", "-host", "-port", "-audio-dir", "-stream-mode", "-buffer-size",
+		"-max-preload-tracks", "-burst", "-metaint", "-directory-routes", "-stream-routes", "-sentry-dsn",
+		"-log-format", "-log-level", "AUDIO_STREAM_ROUTES", "DIRECTORY_ROUTES", "ADMIN_TOKEN"} {
+		if !strings.Contains(u, want) {
+			t.Errorf("Usage() lacks %q", want)
+		}
+	}
+}
+
+func TestTildeWithoutHome(t *testing.T) {
+	t.Setenv("HOME", "") // os.UserHomeDir fails too
+	_, err := config.Load([]string{"--audio-dir", "~/music"}, nil)
+	want := `config: audio_dir: "~/music" from flag --audio-dir: expected a non-empty path (a leading "~" needs HOME)`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
+	}
+}

@@ -1,0 +1,81 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Error is a configuration failure. Its message is one line that says which
+// setting, from where, and what would have been accepted, e.g.
+//
+//	config: port: "abc" from env PORT: expected an integer 1..65535
+//	config: stream_mode: "party" from /etc/as.toml:7: expected radio or individual
+//	config: unknown key "colour" in /etc/as.toml:3
+//	config: DIRECTORY_ROUTES from env: invalid JSON: ...
+type Error struct {
+	// Key is the setting as the source spells it: "port", "station.mode",
+	// "DIRECTORY_ROUTES", "--directory-routes"; "" for whole-file or
+	// command-line problems.
+	Key string
+	// Source is where the value came from: "env PORT", "flag --port", a file
+	// path, "env", "flag" or "command line".
+	Source string
+	// Value is the offending value as given (shown quoted when Expected is set).
+	Value string
+	// Expected says what would have been accepted, e.g. "an integer 1..65535".
+	// When empty, Reason says what went wrong instead.
+	Expected string
+	// Line is the 1-based line in a TOML file, 0 when unknown or not a file.
+	Line int
+	// Reason describes failures that are not a rejected value, e.g.
+	// "unknown key" or "invalid JSON: ...".
+	Reason string
+	// Err is the underlying error, if any (for errors.Is / errors.As).
+	Err error
+}
+
+// reasonUnknownKey marks an Error for a key the file schema does not have.
+const reasonUnknownKey = "unknown key"
+
+func (e *Error) Error() string {
+	loc := e.Source
+	if e.Line > 0 {
+		loc += ":" + strconv.Itoa(e.Line)
+	}
+	if e.Reason == reasonUnknownKey {
+		return fmt.Sprintf("config: unknown key %q in %s", e.Key, loc)
+	}
+	var b strings.Builder
+	b.WriteString("config: ")
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		if e.Value != "" || e.Expected != "" {
+			fmt.Fprintf(&b, ": %q", e.Value)
+		}
+		if loc != "" {
+			b.WriteString(" from ")
+		}
+	}
+	b.WriteString(loc)
+	if e.Expected != "" {
+		b.WriteString(": expected " + e.Expected)
+	} else if e.Reason != "" {
+		b.WriteString(": " + e.Reason)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// loc is where a value came from, kept so that checks spanning several
+// settings can point at the right one.
+type loc struct {
+	source string
+	line   int
+}
+
+// errAt builds an Error for a rejected value at l.
+func errAt(key, value, expected string, l loc) *Error {
+	return &Error{Key: key, Value: value, Expected: expected, Source: l.source, Line: l.line}
+}

@@ -1,0 +1,423 @@
+package playlist
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Errors returned by Library.Scan. Neither is fatal for a station: the
+// Library stays usable (empty) and a later Scan picks up new files.
+var (
+	ErrDirNotExist     = errors.New("directory does not exist")
+	ErrNotDir          = errors.New("not a directory")
+	ErrNoPlayableFiles = errors.New("no playable files")
+)
+
+// Skip reasons reported in ScanResult.Skipped.
+const (
+	ReasonHidden       = "hidden"
+	ReasonEmpty        = "empty"
+	ReasonUnreadable   = "unreadable"
+	ReasonNotRegular   = "not a regular file"
+	ReasonSymlinkLoop  = "symlink loop"
+	ReasonBrokenLink   = "broken symlink"
+	ReasonOutside      = "symlink target outside the folder"
+	ReasonSymlinkedDir = "symlinked directory not followed"
+)
+
+// defaultExtensions are always playable; LibraryOptions.Extensions adds to them.
+var defaultExtensions = [...]string{".mp3", ".wav"}
+
+// Track is one playable file of a Library.
+type Track struct {
+	Rel     string    // path relative to the library folder, '/'-separated, bytes as on disk
+	Size    int64     // bytes (of the target, for a symlink)
+	ModTime time.Time // lets Order notice that a file marked bad was replaced
+}
+
+// Skip is a file (or folder) the scan left out, with the reason.
+type Skip struct {
+	Path   string // relative to the library folder, '/'-separated
+	Reason string // one of the Reason* constants, possibly with detail
+}
+
+// ScanResult describes one Scan.
+type ScanResult struct {
+	Tracks  int    // playable tracks found
+	Skipped []Skip // in walk order
+	Version uint64 // Library.Version after the scan
+	Changed bool   // the track set differs from the previous scan
+}
+
+// LibraryOptions configures NewLibrary.
+type LibraryOptions struct {
+	// Extensions are played in addition to .mp3 and .wav (e.g. ".flac").
+	// Matching ignores letter case; the leading dot is optional.
+	Extensions []string
+	Logger     *slog.Logger // nil discards
+}
+
+// snapshot is an immutable track list; a Scan replaces it, never edits it, so
+// readers need no lock.
+type snapshot struct {
+	tracks  []Track // sorted by Rel (byte order)
+	version uint64
+}
+
+func (s *snapshot) find(rel string) (int, bool) {
+	return slices.BinarySearchFunc(s.tracks, rel, func(t Track, rel string) int {
+		return strings.Compare(t.Rel, rel)
+	})
+}
+
+// Library is the scanned track list of one folder. It is safe for concurrent
+// use; Scan calls are serialised.
+type Library struct {
+	dir  string
+	exts []string
+	log  *slog.Logger
+
+	snap atomic.Pointer[snapshot]
+
+	scanMu sync.Mutex
+	logged map[string]string // skips already logged (path → reason); guarded by scanMu
+}
+
+// NewLibrary returns an empty Library for dir; call Scan to fill it.
+func NewLibrary(dir string, opt LibraryOptions) *Library {
+	exts := append([]string(nil), defaultExtensions[:]...)
+	for _, e := range opt.Extensions {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e == "" {
+			continue
+		}
+		if !strings.HasPrefix(e, ".") {
+			e = "." + e
+		}
+		if !slices.Contains(exts, e) {
+			exts = append(exts, e)
+		}
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := &Library{dir: dir, exts: exts, log: log, logged: map[string]string{}}
+	l.snap.Store(&snapshot{})
+	return l
+}
+
+// Dir returns the folder as configured.
+func (l *Library) Dir() string { return l.dir }
+
+// Abs returns the file path of t. It returns "" for a Rel that is not a
+// local path (absolute or with ".."), so a forged Track cannot point outside.
+func (l *Library) Abs(t Track) string {
+	rel := filepath.FromSlash(t.Rel)
+	if !filepath.IsLocal(rel) {
+		return ""
+	}
+	return filepath.Join(l.dir, rel)
+}
+
+// Open opens t for reading through os.Root, so a symlink that was swapped
+// after the scan still cannot lead outside the folder.
+func (l *Library) Open(t Track) (*os.File, error) {
+	return os.OpenInRoot(l.dir, filepath.FromSlash(t.Rel))
+}
+
+// Tracks returns a copy of the track list, sorted by Rel.
+func (l *Library) Tracks() []Track { return slices.Clone(l.snap.Load().tracks) }
+
+// Len returns the number of tracks.
+func (l *Library) Len() int { return len(l.snap.Load().tracks) }
+
+// Version changes whenever a scan changes the track set (a file added,
+// removed, or with a new size or modification time). It starts at 0.
+func (l *Library) Version() uint64 { return l.snap.Load().version }
+
+// Contains reports whether rel is a track.
+func (l *Library) Contains(rel string) bool {
+	_, ok := l.snap.Load().find(rel)
+	return ok
+}
+
+// Lookup returns the track with path rel.
+func (l *Library) Lookup(rel string) (Track, bool) {
+	s := l.snap.Load()
+	if i, ok := s.find(rel); ok {
+		return s.tracks[i], true
+	}
+	return Track{}, false
+}
+
+// Scan walks the folder now and replaces the track list. A missing folder or
+// one without playable files yields an empty Library and ErrDirNotExist or
+// ErrNoPlayableFiles (wrapped); the station keeps running and rescans later.
+//
+// Files with a playable extension (any letter case) are listed, except
+// hidden ones (and everything in hidden folders), empty and unreadable
+// files, and non-regular files; these are reported in ScanResult.Skipped and
+// logged once. Other files are ignored silently. A symlink to a file inside
+// the folder is listed under its own name; one whose target is outside, that
+// loops or dangles is skipped. Symlinked folders are never followed. Scan
+// does not open audio files (except to test readability of a file whose
+// permission bits are not world-readable) and never reads tags.
+func (l *Library) Scan() (ScanResult, error) {
+	l.scanMu.Lock()
+	defer l.scanMu.Unlock()
+
+	root, err := l.resolveRoot()
+	if err != nil {
+		if errors.Is(err, ErrDirNotExist) || errors.Is(err, ErrNotDir) {
+			// The folder is gone: nothing in it can be played any more.
+			return l.finish(nil, nil), err
+		}
+		// Anything else (permission on the folder itself, I/O) may be
+		// transient: keep the previous list rather than stop the music.
+		s := l.snap.Load()
+		return ScanResult{Tracks: len(s.tracks), Version: s.version}, err
+	}
+
+	w := walker{l: l, root: root, prefix: root}
+	if !strings.HasSuffix(w.prefix, string(filepath.Separator)) {
+		w.prefix += string(filepath.Separator)
+	}
+	if err := filepath.WalkDir(root, w.visit); err != nil {
+		s := l.snap.Load()
+		return ScanResult{Tracks: len(s.tracks), Version: s.version, Skipped: w.skipped},
+			fmt.Errorf("playlist: scan %s: %w", l.dir, err)
+	}
+	res := l.finish(w.tracks, w.skipped)
+	if res.Tracks == 0 {
+		return res, fmt.Errorf("playlist: %s: %w", l.dir, ErrNoPlayableFiles)
+	}
+	return res, nil
+}
+
+// resolveRoot returns the absolute, symlink-free folder path; the inside
+// check for symlink targets compares against it.
+func (l *Library) resolveRoot() (string, error) {
+	abs, err := filepath.Abs(l.dir)
+	if err != nil {
+		return "", fmt.Errorf("playlist: %s: %w", l.dir, err)
+	}
+	root, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("playlist: %s: %w", l.dir, ErrDirNotExist)
+		}
+		return "", fmt.Errorf("playlist: %s: %w", l.dir, err)
+	}
+	fi, err := os.Stat(root)
+	if err != nil {
+		return "", fmt.Errorf("playlist: %s: %w", l.dir, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("playlist: %s: %w", l.dir, ErrNotDir)
+	}
+	return root, nil
+}
+
+// finish sorts, publishes (bumping the version only on a real change) and
+// logs skips that were not logged by the previous scan.
+func (l *Library) finish(tracks []Track, skipped []Skip) ScanResult {
+	slices.SortFunc(tracks, func(a, b Track) int { return strings.Compare(a.Rel, b.Rel) })
+	// Exact-size copy: append's spare capacity would be wasted for the
+	// lifetime of the snapshot.
+	tracks = slices.Clip(slices.Clone(tracks))
+
+	old := l.snap.Load()
+	changed := !sameTracks(old.tracks, tracks)
+	cur := old
+	if changed {
+		cur = &snapshot{tracks: tracks, version: old.version + 1}
+		l.snap.Store(cur)
+	}
+
+	seen := make(map[string]string, len(skipped))
+	for _, s := range skipped {
+		seen[s.Path] = s.Reason
+		if l.logged[s.Path] != s.Reason {
+			l.log.Info("playlist: skipping file", "dir", l.dir, "path", s.Path, "reason", s.Reason)
+		}
+	}
+	// Forget paths that are no longer skipped, so they are logged again if
+	// they break again later.
+	l.logged = seen
+
+	return ScanResult{Tracks: len(cur.tracks), Skipped: skipped, Version: cur.version, Changed: changed}
+}
+
+func sameTracks(a, b []Track) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Rel != b[i].Rel || a[i].Size != b[i].Size || !a[i].ModTime.Equal(b[i].ModTime) {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *Library) playable(name string) bool {
+	ext := filepath.Ext(name)
+	for _, e := range l.exts {
+		if strings.EqualFold(ext, e) {
+			return true
+		}
+	}
+	return false
+}
+
+type walker struct {
+	l       *Library
+	root    string // absolute, symlinks resolved
+	prefix  string // root + separator
+	tracks  []Track
+	skipped []Skip
+}
+
+func (w *walker) skip(rel, reason string) {
+	w.skipped = append(w.skipped, Skip{Path: rel, Reason: reason})
+}
+
+func (w *walker) visit(path string, d fs.DirEntry, err error) error {
+	if path == w.root {
+		return err // the folder itself unreadable: fail the scan
+	}
+	rel := filepath.ToSlash(path[len(w.prefix):])
+	if err != nil {
+		// A sub-folder that cannot be listed (or an entry that vanished):
+		// report it and carry on with the rest.
+		if !errors.Is(err, fs.ErrNotExist) {
+			w.skip(rel, ReasonUnreadable+": "+errReason(err))
+		}
+		if d != nil && d.IsDir() {
+			return fs.SkipDir
+		}
+		return nil
+	}
+	name := d.Name()
+	if strings.HasPrefix(name, ".") {
+		if d.IsDir() {
+			w.skip(rel, ReasonHidden)
+			return fs.SkipDir
+		}
+		if w.l.playable(name) {
+			w.skip(rel, ReasonHidden)
+		}
+		return nil
+	}
+	if d.IsDir() {
+		return nil
+	}
+	typ := d.Type()
+	if typ&fs.ModeSymlink != 0 {
+		w.visitSymlink(path, rel, name)
+		return nil
+	}
+	if !w.l.playable(name) {
+		return nil
+	}
+	if !typ.IsRegular() {
+		w.skip(rel, ReasonNotRegular)
+		return nil
+	}
+	info, err := d.Info() // one lstat: the only per-file syscall in the common case
+	if err != nil {
+		return nil // vanished since the directory was read
+	}
+	w.addFile(path, rel, info)
+	return nil
+}
+
+func (w *walker) visitSymlink(path, rel, name string) {
+	playable := w.l.playable(name)
+	info, err := os.Stat(path)
+	if err != nil {
+		if !playable {
+			return
+		}
+		switch {
+		case errors.Is(err, syscall.ELOOP):
+			w.skip(rel, ReasonSymlinkLoop)
+		case errors.Is(err, fs.ErrNotExist):
+			w.skip(rel, ReasonBrokenLink)
+		default:
+			w.skip(rel, ReasonUnreadable+": "+errReason(err))
+		}
+		return
+	}
+	if info.IsDir() {
+		// Not followed: a link inside the folder only duplicates tracks, one
+		// outside is out of scope, and not following rules out loops.
+		w.skip(rel, ReasonSymlinkedDir)
+		return
+	}
+	if !playable {
+		return
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		w.skip(rel, ReasonBrokenLink)
+		return
+	}
+	if r, err := filepath.Rel(w.root, target); err != nil || !filepath.IsLocal(r) {
+		w.skip(rel, ReasonOutside)
+		return
+	}
+	if !info.Mode().IsRegular() {
+		w.skip(rel, ReasonNotRegular)
+		return
+	}
+	w.addFile(path, rel, info)
+}
+
+func (w *walker) addFile(path, rel string, info fs.FileInfo) {
+	if info.Size() == 0 {
+		w.skip(rel, ReasonEmpty)
+		return
+	}
+	if !readable(path, info.Mode()) {
+		w.skip(rel, ReasonUnreadable)
+		return
+	}
+	// Clone: rel is a slice of the full path, which would otherwise stay
+	// alive (folder prefix included) for every track.
+	w.tracks = append(w.tracks, Track{Rel: strings.Clone(rel), Size: info.Size(), ModTime: info.ModTime()})
+}
+
+// readable avoids a syscall for the usual world-readable file and otherwise
+// asks the OS by opening (and closing) the file, which only happens for
+// files inside the folder.
+func readable(path string, mode fs.FileMode) bool {
+	if mode.Perm()&0o444 == 0o444 {
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+func errReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,368 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
+)
+
+// noTrack is the placeholder title before a station's first track.
+const noTrack = ""
+
+// stationJSON is one station in /streams, /now-playing and /events.
+type stationJSON struct {
+	Route        string  `json:"route"`
+	URL          string  `json:"url"`
+	Name         string  `json:"name"`
+	Description  string  `json:"description"`
+	Genre        string  `json:"genre"`
+	Mode         string  `json:"mode"`
+	Ready        bool    `json:"ready"`
+	CurrentTrack string  `json:"current_track"` // "Artist - Title" as listeners hear it
+	Title        string  `json:"title"`
+	Artist       string  `json:"artist"`
+	File         string  `json:"file"`
+	StartedAt    string  `json:"started_at,omitempty"`
+	ElapsedS     float64 `json:"elapsed_s"`
+	Listeners    int     `json:"listeners"`
+	Peak         int     `json:"listener_peak"`
+	Sessions     uint64  `json:"sessions"`
+	DelayS       float64 `json:"delay_s"` // how far behind live listeners hear
+	Bitrate      int     `json:"bitrate"`
+}
+
+func (s *Server) describe(st *Station, scheme, host string, now time.Time) stationJSON {
+	set := st.Settings
+	stats := st.Mount.Stats()
+	j := stationJSON{
+		Route: set.Route, URL: icy.URLFromHost(scheme, host, set.Route),
+		Name: set.Name, Description: set.Description, Genre: set.Genre, Mode: string(set.Mode),
+		Ready: st.Mount.Ready(), Listeners: stats.Listeners, Peak: stats.Peak, Sessions: stats.Sessions,
+		DelayS: round3(st.Mount.BurstDelay().Seconds()),
+	}
+	if stats.Listeners > 0 && stats.AvgDelay > 0 {
+		j.DelayS = round3(stats.AvgDelay.Seconds())
+	}
+	if t := st.Mount.NowPlaying(); t != nil {
+		j.CurrentTrack, j.Title, j.Artist, j.File, j.Bitrate = t.Display, t.Title, t.Artist, path.Base(t.Rel), t.Bitrate
+		if j.Title == "" {
+			j.Title = t.Display
+		}
+		// Listeners hear the track one burst after it was on the live edge.
+		heard := t.Started.Add(st.Mount.BurstDelay())
+		j.StartedAt = heard.UTC().Format(time.RFC3339Nano)
+		j.ElapsedS = round3(max(now.Sub(heard), 0).Seconds())
+	}
+	return j
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+func scheme(ctx *fasthttp.RequestCtx) string {
+	if ctx.IsTLS() {
+		return "https"
+	}
+	return "http"
+}
+
+func host(ctx *fasthttp.RequestCtx) string { return string(ctx.Host()) }
+
+func writeJSON(ctx *fasthttp.RequestCtx, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		ctx.Error("internal error\n", fasthttp.StatusInternalServerError)
+		return
+	}
+	ctx.SetStatusCode(code)
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", "no-cache, no-store")
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+	ctx.SetBody(append(b, '\n'))
+}
+
+func jsonError(ctx *fasthttp.RequestCtx, code int, msg string) {
+	writeJSON(ctx, code, map[string]string{"status": "error", "message": msg})
+}
+
+// streams lists every station (the seeds' /streams, as a superset).
+func (s *Server) streams(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET", "HEAD") {
+		return
+	}
+	now := time.Now()
+	list := make([]stationJSON, 0, len(s.Stations))
+	for _, st := range s.sortedStations() {
+		list = append(list, s.describe(st, scheme(ctx), host(ctx), now))
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "message": "Available audio streams", "streams": list})
+}
+
+// routeArg returns the station named by ?route= (slash optional), the
+// default station when absent, or nil after answering 404.
+func (s *Server) routeArg(ctx *fasthttp.RequestCtx) (*Station, string, bool) {
+	arg := string(ctx.QueryArgs().Peek("route"))
+	if arg == "" {
+		return nil, "", true
+	}
+	st := s.stationFor(arg)
+	if st == nil {
+		jsonError(ctx, fasthttp.StatusNotFound, fmt.Sprintf("Stream %s not found", arg))
+		return nil, arg, false
+	}
+	return st, arg, true
+}
+
+// nowPlaying answers what listeners hear now: with ?route= one station,
+// without it the default station plus every station's title in "tracks",
+// a shape both seed pages read.
+func (s *Server) nowPlaying(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET", "HEAD") {
+		return
+	}
+	st, _, ok := s.routeArg(ctx)
+	if !ok {
+		return
+	}
+	now := time.Now()
+	if st != nil {
+		d := s.describe(st, scheme(ctx), host(ctx), now)
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+			"status": "success", "route": d.Route, "track": d.CurrentTrack, "title": d.Title, "artist": d.Artist,
+			"file": d.File, "listeners": d.Listeners, "started_at": d.StartedAt, "elapsed_s": d.ElapsedS,
+			"delay_s": d.DelayS, "history": historyJSON(st, 10),
+		})
+		return
+	}
+	tracks := map[string]string{}
+	for _, st := range s.Stations {
+		if t := st.Mount.NowPlaying(); t != nil {
+			tracks[st.Settings.Route] = t.Display
+		}
+	}
+	resp := map[string]any{"status": "success", "tracks": tracks, "route": "/", "track": noTrack}
+	if def := s.defaultStation(); def != nil {
+		resp["route"] = def.Settings.Route
+		resp["track"] = tracks[def.Settings.Route]
+	}
+	writeJSON(ctx, fasthttp.StatusOK, resp)
+}
+
+type historyEntry struct {
+	Title     string `json:"title"`
+	File      string `json:"file"`
+	StartedAt string `json:"started_at"`
+}
+
+func historyJSON(st *Station, n int) []historyEntry {
+	list := st.Mount.History.List()
+	if n > 0 && len(list) > n {
+		list = list[:n]
+	}
+	out := make([]historyEntry, 0, len(list))
+	now := time.Now()
+	for _, e := range list {
+		if e.Start.After(now) {
+			continue // on the live edge already, not heard yet
+		}
+		out = append(out, historyEntry{Title: e.Title, File: e.Rel, StartedAt: e.Start.UTC().Format(time.RFC3339)})
+	}
+	return out
+}
+
+func (s *Server) history(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET", "HEAD") {
+		return
+	}
+	st, _, ok := s.routeArg(ctx)
+	if !ok {
+		return
+	}
+	if st == nil {
+		st = s.defaultStation()
+	}
+	if st == nil {
+		jsonError(ctx, fasthttp.StatusNotFound, "no stations configured")
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "route": st.Settings.Route, "history": historyJSON(st, 0)})
+}
+
+// reload rescans one station (?route=) or all. GET (Python seed) and POST
+// (Go seed) both work; it is an admin action.
+func (s *Server) reload(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET", "POST") || !s.admin(ctx) {
+		return
+	}
+	st, _, ok := s.routeArg(ctx)
+	if !ok {
+		return
+	}
+	targets := s.Stations
+	msg := "All playlists reloaded"
+	if st != nil {
+		targets = []*Station{st}
+		msg = "Playlist for stream " + st.Settings.Route + " reloaded"
+	}
+	type result struct {
+		Route   string `json:"route"`
+		Tracks  int    `json:"tracks"`
+		Skipped int    `json:"skipped"`
+		Error   string `json:"error,omitempty"`
+	}
+	var results []result
+	for _, t := range targets {
+		res, err := t.Mount.Reload()
+		r := result{Route: t.Settings.Route, Tracks: res.Tracks, Skipped: len(res.Skipped)}
+		if err != nil {
+			r.Error = err.Error()
+		}
+		results = append(results, r)
+	}
+	s.Logger.Info("playlists reloaded", "count", len(results), "remote", ctx.RemoteIP().String())
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "message": msg, "results": results})
+}
+
+// admin allows a request carrying the admin token (Bearer, or Basic with
+// the token as password, as Icecast's admin pages use); without a
+// configured token only loopback clients are allowed.
+func (s *Server) admin(ctx *fasthttp.RequestCtx) bool {
+	if s.AdminToken == "" {
+		if ip := ctx.RemoteIP(); ip.IsLoopback() {
+			return true
+		}
+		jsonError(ctx, fasthttp.StatusForbidden, "admin endpoints are only open to localhost until admin_token is set")
+		return false
+	}
+	auth := string(ctx.Request.Header.Peek("Authorization"))
+	var given string
+	switch {
+	case strings.HasPrefix(auth, "Bearer "):
+		given = strings.TrimPrefix(auth, "Bearer ")
+	case strings.HasPrefix(auth, "Basic "):
+		if raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic ")); err == nil {
+			if _, pw, ok := strings.Cut(string(raw), ":"); ok {
+				given = pw
+			}
+		}
+	}
+	if given != "" && subtle.ConstantTimeCompare([]byte(given), []byte(s.AdminToken)) == 1 {
+		return true
+	}
+	ctx.Response.Header.Set("WWW-Authenticate", `Basic realm="audio-streamer admin"`)
+	jsonError(ctx, fasthttp.StatusUnauthorized, "admin token required (Authorization: Bearer <token>)")
+	return false
+}
+
+// statusJSON is Icecast 2.4's /status-json.xsl, so existing widgets work.
+func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET", "HEAD") {
+		return
+	}
+	var sources []icy.SourceInfo
+	for _, st := range s.sortedStations() {
+		set := st.Settings
+		stats := st.Mount.Stats()
+		src := icy.SourceInfo{
+			Bitrate: set.Bitrate, Genre: set.Genre, ListenerPeak: stats.Peak, Listeners: stats.Listeners,
+			ListenURL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), ServerDescription: set.Description,
+			ServerName: set.Name, ServerType: "audio/mpeg", ServerURL: set.URL, StreamStart: stats.StreamStarted,
+		}
+		if t := st.Mount.NowPlaying(); t != nil {
+			src.Title, src.Artist = t.Display, t.Artist
+			if t.Bitrate > 0 {
+				src.Bitrate = t.Bitrate
+				src.AudioInfo = fmt.Sprintf("channels=%d;samplerate=%d;bitrate=%d", t.Channels, t.SampleRate, t.Bitrate)
+			}
+		}
+		sources = append(sources, src)
+	}
+	h, _, err := net.SplitHostPort(host(ctx))
+	if err != nil {
+		h = host(ctx)
+	}
+	body := icy.StatusJSON(icy.ServerInfo{Admin: "admin@localhost", Host: h, Location: "Earth", ServerID: s.ServerID, Start: s.started}, sources)
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", "no-cache, no-store")
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+	ctx.SetBody(body)
+}
+
+// playlistFile serves /<route>.m3u|.pls|.xspf and /listen.* for "/".
+func (s *Server) playlistFile(ctx *fasthttp.RequestCtx, p string) bool {
+	ext := path.Ext(p)
+	var render func([]icy.Entry) []byte
+	var mime string
+	switch ext {
+	case ".m3u":
+		render, mime = icy.M3U, icy.MIMEM3U
+	case ".pls":
+		render, mime = icy.PLS, icy.MIMEPLS
+	case ".xspf":
+		render, mime = icy.XSPF, icy.MIMEXSPF
+	default:
+		return false
+	}
+	route := strings.TrimSuffix(p, ext)
+	if route == "/listen" {
+		if _, taken := s.byRoute["/listen"]; !taken {
+			route = "/"
+		}
+	}
+	st := s.byRoute[route]
+	if st == nil {
+		return false
+	}
+	set := st.Settings
+	e := icy.Entry{URL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), Name: set.Name, Description: set.Description,
+		Genre: set.Genre, InfoURL: set.URL, Bitrate: set.Bitrate, Listeners: st.Mount.Stats().Listeners}
+	if t := st.Mount.NowPlaying(); t != nil {
+		e.Title = t.Display
+	}
+	ctx.SetContentType(mime)
+	name := strings.TrimPrefix(route, "/")
+	if name == "" {
+		name = "listen"
+	}
+	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s%s"`, path.Base(name), ext))
+	ctx.SetBody(render([]icy.Entry{e}))
+	return true
+}
+
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET", "HEAD") {
+		return
+	}
+	ctx.Response.Header.Set("Cache-Control", "no-cache, no-store")
+	ctx.SetContentType("text/plain; charset=utf-8")
+	ctx.SetBodyString("OK")
+}
+
+// readyz is 200 when every station is playing, else 503 naming the silent ones.
+func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET", "HEAD") {
+		return
+	}
+	var silent []string
+	for _, st := range s.sortedStations() {
+		if !st.Mount.Ready() {
+			silent = append(silent, st.Settings.Route)
+		}
+	}
+	ctx.SetContentType("text/plain; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", "no-cache, no-store")
+	if len(silent) > 0 {
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+		ctx.SetBodyString(fmt.Sprintf("Not ready - no playable audio on %s\n", strings.Join(silent, ", ")))
+		return
+	}
+	ctx.SetBodyString(fmt.Sprintf("Ready - %d streams registered\n", len(s.Stations)))
+}

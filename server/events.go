@@ -1,0 +1,77 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/aposazhennikov/stream-audio-to-web/web"
+)
+
+// events is a Server-Sent Events feed of every station's state (what
+// listeners hear, listener counts), sent on connect and whenever it
+// changes; checked twice a second, with a keep-alive comment every 15 s.
+// SSE over polling: one connection, changes arrive within half a second,
+// and EventSource reconnects by itself.
+func (s *Server) events(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET") {
+		return
+	}
+	sch, h := scheme(ctx), host(ctx)
+	done := ctx.Done() // closed on server shutdown
+	ctx.SetContentType("text/event-stream; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", "no-cache, no-store")
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	// The stream writer runs after the handler; the server's WriteTimeout
+	// would cut it, so this response has no deadline of its own and ends
+	// when a write fails (the client left) or the server shuts down.
+	ctx.SetWriteDeadline(time.Time{})
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		var last []byte
+		lastWrite := time.Time{}
+		w.WriteString("retry: 3000\n\n")
+		for {
+			list := make([]stationJSON, 0, len(s.Stations))
+			now := time.Now()
+			for _, st := range s.sortedStations() {
+				d := s.describe(st, sch, h, now)
+				d.ElapsedS = 0 // changes every tick; the page computes it
+				list = append(list, d)
+			}
+			body, _ := json.Marshal(list)
+			switch {
+			case string(body) != string(last):
+				w.WriteString("event: stations\ndata: ")
+				w.Write(body)
+				w.WriteString("\n\n")
+				last, lastWrite = body, now
+			case now.Sub(lastWrite) > 15*time.Second:
+				w.WriteString(": ping\n\n")
+				lastWrite = now
+			}
+			if err := w.Flush(); err != nil {
+				return
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+}
+
+func (s *Server) webPage(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET", "HEAD") {
+		return
+	}
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.SetBody(web.Page())
+}

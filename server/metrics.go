@@ -1,0 +1,81 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// metrics writes the Prometheus text format by hand: a dozen series do not
+// justify a client library. Names keep the Go seed's audio_stream_* ones.
+func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET") {
+		return
+	}
+	var b strings.Builder
+	type series struct {
+		name, typ, help string
+		value           func(*Station) float64
+	}
+	all := []series{
+		{"audio_stream_listeners", "gauge", "Listeners connected now.", func(st *Station) float64 { return float64(st.Mount.Stats().Listeners) }},
+		{"audio_stream_listener_peak", "gauge", "Most listeners at once since start.", func(st *Station) float64 { return float64(st.Mount.Stats().Peak) }},
+		{"audio_stream_sessions_total", "counter", "Listener connections accepted.", func(st *Station) float64 { return float64(st.Mount.Stats().Sessions) }},
+		{"audio_stream_bytes_sent_total", "counter", "Bytes written to listeners.", func(st *Station) float64 { return float64(st.Mount.Stats().BytesSent) }},
+		{"audio_stream_track_seconds_total", "counter", "Seconds of audio played.", func(st *Station) float64 { return st.Mount.Stats().AudioPlayed.Seconds() }},
+		{"audio_stream_tracks_played_total", "counter", "Tracks played to the end or until they failed.", func(st *Station) float64 { return float64(st.Mount.Stats().TracksPlayed) }},
+		{"audio_stream_files_skipped_total", "counter", "Files skipped as unplayable.", func(st *Station) float64 { return float64(st.Mount.Stats().FilesSkipped) }},
+		{"audio_stream_slow_listeners_dropped_total", "counter", "Listeners dropped for falling behind the buffer.", func(st *Station) float64 { return float64(st.Mount.Stats().SlowDropped) }},
+		{"audio_stream_write_timeouts_total", "counter", "Listeners dropped for accepting no data within the write timeout.", func(st *Station) float64 { return float64(st.Mount.Stats().TimeoutDrops) }},
+		{"audio_stream_ready", "gauge", "1 when the station is playing audio.", func(st *Station) float64 {
+			if st.Mount.Ready() {
+				return 1
+			}
+			return 0
+		}},
+	}
+	for _, m := range all {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.typ)
+		for _, st := range s.sortedStations() {
+			fmt.Fprintf(&b, "%s{stream=%s} %s\n", m.name, strconv.Quote(st.Settings.Route), strconv.FormatFloat(m.value(st), 'g', -1, 64))
+		}
+	}
+	gauge := func(name, help string, v float64) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	counter := func(name, help string, v uint64) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
+	}
+	counter("audio_stream_tls_probes_total", "TLS handshakes sent to the plain HTTP port.", s.tlsProbe.Load())
+	counter("audio_stream_bad_requests_total", "Requests answered 400.", s.badReqs.Load())
+	gauge("go_goroutines", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gauge("go_memstats_heap_inuse_bytes", "Heap bytes in use.", float64(ms.HeapInuse))
+	if rss, ok := residentBytes(); ok {
+		gauge("process_resident_memory_bytes", "Resident memory size in bytes.", float64(rss))
+	}
+	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+	ctx.SetBodyString(b.String())
+}
+
+// residentBytes reads the resident set size from /proc (Linux).
+func residentBytes() (uint64, bool) {
+	raw, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * uint64(os.Getpagesize()), true
+}

@@ -1,0 +1,199 @@
+// Package server is the HTTP face of audio-streamer: stream routes handed
+// over to their stations, the JSON and Icecast-compatible status endpoints,
+// playlist files, the web player, health and metrics, admin actions.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/aposazhennikov/stream-audio-to-web/config"
+	"github.com/aposazhennikov/stream-audio-to-web/mount"
+)
+
+// Station is one route as the HTTP layer sees it.
+type Station struct {
+	Settings config.Station
+	Mount    *mount.Mountpoint
+}
+
+// Reporter receives errors worth a human's attention (Sentry). Nil-safe
+// callers: Server uses a no-op when none is set.
+type Reporter interface {
+	Error(err error, tags map[string]string)
+	Panic(v any, tags map[string]string)
+}
+
+// Server serves the stations over HTTP. Fill the fields, then call Serve.
+// Zero values: MaxListeners and MaxConnsPerIP 0 mean unlimited;
+// HeaderTimeout 0 means 10 s; Logger nil discards; AdminToken "" allows
+// admin requests from loopback only.
+type Server struct {
+	Stations      []*Station
+	AdminToken    string
+	MaxListeners  int
+	MaxConnsPerIP int
+	HeaderTimeout time.Duration
+	ServerID      string // Server header and Icecast's server_id
+	Logger        *slog.Logger
+	Reporter      Reporter
+
+	byRoute  map[string]*Station
+	started  time.Time
+	http     *fasthttp.Server
+	perIP    sync.Map // ip string → *atomic.Int64: open stream connections
+	tlsProbe atomic.Uint64
+	badReqs  atomic.Uint64
+}
+
+// Serve answers on ln until ctx ends, then stops accepting and returns
+// once in-flight requests are done (at most 5 s). Stream connections
+// belong to the stations, which close them when their context ends.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	ln = &sniffListener{Listener: ln, onTLS: s.onTLSProbe}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.http.ShutdownWithContext(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) init() error {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Reporter == nil {
+		s.Reporter = nopReporter{}
+	}
+	if s.HeaderTimeout <= 0 {
+		s.HeaderTimeout = 10 * time.Second
+	}
+	if s.ServerID == "" {
+		s.ServerID = "audio-streamer"
+	}
+	s.started = time.Now()
+	s.byRoute = map[string]*Station{}
+	for _, st := range s.Stations {
+		if _, dup := s.byRoute[st.Settings.Route]; dup {
+			return fmt.Errorf("server: route %s configured twice", st.Settings.Route)
+		}
+		s.byRoute[st.Settings.Route] = st
+	}
+	s.http = &fasthttp.Server{
+		Handler:               s.recoverHandler(s.handle),
+		Name:                  s.ServerID,
+		ReadTimeout:           s.HeaderTimeout,
+		IdleTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		ReadBufferSize:        8 << 10,
+		KeepHijackedConns:     true,
+		SecureErrorLogMessage: true,
+		NoDefaultContentType:  true,
+		Logger:                fasthttpLogger{s.Logger},
+		ErrorHandler:          s.badRequest,
+	}
+	return nil
+}
+
+// recoverHandler keeps one failing request from taking the server down.
+func (s *Server) recoverHandler(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		defer func() {
+			if v := recover(); v != nil {
+				path := string(ctx.Path())
+				s.Logger.Error("handler panic", "path", path, "panic", fmt.Sprint(v))
+				s.Reporter.Panic(v, map[string]string{"path": path})
+				ctx.ResetBody()
+				ctx.Error("internal error\n", fasthttp.StatusInternalServerError)
+			}
+		}()
+		h(ctx)
+	}
+}
+
+func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
+	s.badReqs.Add(1)
+	s.Logger.Debug("bad request", "remote", ctx.RemoteIP().String(), "error", err.Error())
+	ctx.SetConnectionClose()
+	ctx.Error("400 Bad Request: this is an HTTP radio server\n", fasthttp.StatusBadRequest)
+}
+
+func (s *Server) onTLSProbe(remote string) {
+	if s.tlsProbe.Add(1) == 1 || s.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		s.Logger.Debug("TLS handshake on the plain HTTP port; answered with a TLS alert", "remote", remote)
+	}
+}
+
+// defaultStation is what "/stream" and "/direct-stream" play: "/" if
+// configured, else the first station.
+func (s *Server) defaultStation() *Station {
+	if st, ok := s.byRoute["/"]; ok {
+		return st
+	}
+	if len(s.Stations) > 0 {
+		return s.Stations[0]
+	}
+	return nil
+}
+
+// stationFor finds a station by a route as users type it: with or without
+// the leading slash, with a trailing slash.
+func (s *Server) stationFor(route string) *Station {
+	if route == "" {
+		return nil
+	}
+	r, err := config.NormalizeRoute(route)
+	if err != nil {
+		return nil
+	}
+	return s.byRoute[r]
+}
+
+// sortedStations lists stations by route, "/" first.
+func (s *Server) sortedStations() []*Station {
+	out := append([]*Station(nil), s.Stations...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Settings.Route < out[j].Settings.Route })
+	return out
+}
+
+func (s *Server) totalListeners() int {
+	n := 0
+	for _, st := range s.Stations {
+		n += st.Mount.Stats().Listeners
+	}
+	return n
+}
+
+type nopReporter struct{}
+
+func (nopReporter) Error(error, map[string]string) {}
+func (nopReporter) Panic(any, map[string]string)   {}
+
+// fasthttpLogger sends fasthttp's own messages to the debug log: they are
+// about clients (bad requests, closed connections), not about us.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug(strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "fasthttp")
+}

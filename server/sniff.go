@@ -1,0 +1,73 @@
+package server
+
+import (
+	"io"
+	"net"
+	"time"
+)
+
+// tlsAlert is a TLS fatal alert (protocol_version): a browser that tried
+// https:// on our plain port shows a clean protocol error at once instead
+// of waiting for a ServerHello that never comes.
+var tlsAlert = [...]byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46}
+
+// sniffListener recognises a TLS ClientHello sent to the plain HTTP port
+// by its first bytes (0x16 0x03: a handshake record) and answers it with an
+// alert instead of letting the HTTP parser log binary garbage.
+type sniffListener struct {
+	net.Listener
+	onTLS func(remote string)
+}
+
+func (l *sniffListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tcp, ok := c.(*net.TCPConn)
+	if !ok {
+		return c, nil
+	}
+	return &sniffConn{TCPConn: tcp, onTLS: l.onTLS}, nil
+}
+
+// sniffConn checks the first read of a connection; after that it is the
+// plain TCP connection (stream handlers take it back with TCP).
+type sniffConn struct {
+	*net.TCPConn
+	checked bool
+	onTLS   func(remote string)
+}
+
+func (c *sniffConn) Read(p []byte) (int, error) {
+	n, err := c.TCPConn.Read(p)
+	if c.checked || n == 0 {
+		return n, err
+	}
+	c.checked = true
+	if p[0] == 0x16 && (n < 2 || p[1] == 0x03) {
+		c.TCPConn.SetWriteDeadline(time.Now().Add(time.Second))
+		c.TCPConn.Write(tlsAlert[:])
+		c.onTLS(c.RemoteAddr().String())
+		c.TCPConn.Close()
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+// TCP returns the underlying connection.
+func (c *sniffConn) TCP() *net.TCPConn { return c.TCPConn }
+
+// tcpConn digs the *net.TCPConn out of what fasthttp's hijack hands over.
+func tcpConn(c net.Conn) *net.TCPConn {
+	if u, ok := c.(interface{ UnsafeConn() net.Conn }); ok {
+		c = u.UnsafeConn()
+	}
+	switch v := c.(type) {
+	case *sniffConn:
+		return v.TCP()
+	case *net.TCPConn:
+		return v
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
+)
+
+// stream answers a listener: checks, then the response head and audio are
+// written by the station on the hijacked connection (fasthttp's own
+// streaming would answer HTTP/1.0 players with chunked encoding).
+func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
+	switch string(ctx.Method()) {
+	case fasthttp.MethodOptions:
+		ctx.HijackSetNoResponse(true)
+		resp := icy.CORSPreflight(nil)
+		ctx.Hijack(func(c net.Conn) { writeAndClose(c, resp) })
+		return
+	case fasthttp.MethodGet, fasthttp.MethodHead:
+	default:
+		methodIs(ctx, "GET", "HEAD", "OPTIONS")
+		return
+	}
+	set := st.Settings
+	if !st.Mount.Ready() {
+		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: station %s has no playable audio yet (folder %s). It starts by itself when a playable file appears.", set.Route, set.Dir))
+		return
+	}
+	if set.MaxListeners > 0 && st.Mount.Stats().Listeners >= set.MaxListeners {
+		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: station %s is full (%d listeners)", set.Route, set.MaxListeners))
+		return
+	}
+	if s.MaxListeners > 0 && s.totalListeners() >= s.MaxListeners {
+		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: server is full (%d listeners)", s.MaxListeners))
+		return
+	}
+	ip := ctx.RemoteIP().String()
+	var perIP *atomic.Int64
+	if s.MaxConnsPerIP > 0 {
+		v, _ := s.perIP.LoadOrStore(ip, new(atomic.Int64))
+		perIP = v.(*atomic.Int64)
+		if perIP.Add(1) > int64(s.MaxConnsPerIP) {
+			perIP.Add(-1)
+			s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: too many connections from %s (limit %d)", ip, s.MaxConnsPerIP))
+			return
+		}
+	}
+
+	ua := ctx.Request.Header.UserAgent()
+	metaint := 0
+	if icy.WantsMetadata(ctx.Request.Header.Peek("Icy-MetaData")) {
+		metaint = set.Metaint
+	}
+	h := icy.Head{
+		Legacy: set.LegacyICYStatus && !icy.IsBrowser(ua),
+		Name:   set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL, Public: set.Public,
+		Bitrate: set.Bitrate, SampleRate: set.SampleRate, Channels: set.Channels,
+		Metaint: metaint, ServerID: s.ServerID,
+	}
+	if t := st.Mount.NowPlaying(); t != nil && t.Bitrate > 0 {
+		h.Bitrate, h.SampleRate, h.Channels = t.Bitrate, t.SampleRate, t.Channels
+	}
+	head := h.Append(make([]byte, 0, 640))
+	isHead := string(ctx.Method()) == fasthttp.MethodHead
+	remote := ctx.RemoteAddr().String()
+	userAgent := string(ua)
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(c net.Conn) {
+		var release func()
+		if perIP != nil {
+			release = func() { perIP.Add(-1) }
+		} else {
+			release = func() {}
+		}
+		tcp := tcpConn(c)
+		if isHead || tcp == nil {
+			// HEAD: the headers a GET would get, then close; not a listener.
+			writeAndClose(c, head)
+			release()
+			return
+		}
+		// The station owns the connection from here and runs release
+		// when it closes it, whatever the outcome.
+		if err := st.Mount.Join(tcp, head, metaint, remote, userAgent, release); err != nil {
+			s.Logger.Debug("listener not joined", "route", set.Route, "remote", remote, "error", err.Error())
+		}
+	})
+}
+
+// refuse answers on the hijacked connection too, so the status line and
+// headers are exactly Icecast-like and the connection is closed.
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, code int, msg string) {
+	resp := icy.ErrorResponse(nil, code, msg)
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(c net.Conn) { writeAndClose(c, resp) })
+}
+
+func writeAndClose(c net.Conn, b []byte) {
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.Write(b)
+	c.Close()
+}
