@@ -7,9 +7,11 @@ package mount
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,6 +81,9 @@ type Config struct {
 	OnSkip func(path string, err error)
 	// OnTrack is told when a track starts on the live edge (history).
 	OnTrack func(*TrackInfo)
+	// OnPanic is told about a recovered panic in one of the station's
+	// goroutines (Sentry); the goroutine is then restarted.
+	OnPanic func(v any, stack []byte)
 	Clock   Clock        // nil: SystemClock
 	Logger  *slog.Logger // nil: discard
 }
@@ -93,6 +98,7 @@ type Stats struct {
 	FilesSkipped  uint64
 	SlowDropped   uint64
 	TimeoutDrops  uint64
+	Panics        uint64        // recovered panics (the goroutine was restarted)
 	AudioPlayed   time.Duration // audio released since start
 	AvgDelay      time.Duration
 	MaxDelay      time.Duration
@@ -120,6 +126,7 @@ type Station struct {
 	skipped   atomic.Uint64
 	slow      atomic.Uint64
 	timeouts  atomic.Uint64
+	panics    atomic.Uint64
 	live      atomic.Pointer[TrackInfo]
 	idle      atomic.Bool
 	started   atomic.Pointer[time.Time]
@@ -209,15 +216,15 @@ func (s *Station) Run(ctx context.Context) {
 		})
 	}
 	for _, sh := range s.shards {
-		wg.Go(func() { sh.run(ctx) })
+		wg.Go(func() { s.guard(ctx, "writer", sh.run) })
 	}
-	wg.Go(func() { s.preload(ctx) })
+	wg.Go(func() { s.guard(ctx, "preloader", s.preload) })
 	now := s.clock.Now()
 	s.started.Store(&now)
 	if s.cfg.Prefill > 0 {
 		s.pacer.Restart(s.cfg.Prefill)
 	}
-	s.loop(ctx)
+	s.guard(ctx, "player", s.loop)
 	stop()
 	wg.Wait()
 	// Tracks preloaded but never played still hold files or encoders.
@@ -227,6 +234,37 @@ func (s *Station) Run(ctx context.Context) {
 			ot.closer.Close()
 		default:
 			return
+		}
+	}
+}
+
+// guard runs fn until ctx ends, restarting it after a panic (reported,
+// then a pause so a panic on every run cannot become a hot loop). The
+// station's state survives: listeners keep their place in the ring.
+func (s *Station) guard(ctx context.Context, name string, fn func(context.Context)) {
+	for {
+		panicked := func() (p bool) {
+			defer func() {
+				if v := recover(); v != nil {
+					p = true
+					stack := debug.Stack()
+					s.panics.Add(1)
+					s.log.Error("station goroutine panicked; restarting it", "goroutine", name, "panic", fmt.Sprint(v))
+					if s.cfg.OnPanic != nil {
+						s.cfg.OnPanic(v, stack)
+					}
+				}
+			}()
+			fn(ctx)
+			return false
+		}()
+		if !panicked || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
 		}
 	}
 }
@@ -574,6 +612,7 @@ func (s *Station) Stats() Stats {
 		FilesSkipped: s.skipped.Load(),
 		SlowDropped:  s.slow.Load(),
 		TimeoutDrops: s.timeouts.Load(),
+		Panics:       s.panics.Load(),
 		AudioPlayed:  time.Duration(s.played.Load()),
 	}
 	if p := s.started.Load(); p != nil {

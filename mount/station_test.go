@@ -288,3 +288,33 @@ func TestNoTagBytesReachListeners(t *testing.T) {
 		t.Fatalf("got %d bytes", n)
 	}
 }
+
+func TestPanicInStationGoroutineIsRecovered(t *testing.T) {
+	var once sync.Once
+	panics := make(chan any, 4)
+	ts := startStation(t, Config{
+		PublishInterval: 50 * time.Millisecond,
+		Titles: func(path string) (string, string, string) {
+			once.Do(func() { panic("tag reader bug") })
+			return "", "", filepath.Base(path)
+		},
+		OnPanic: func(v any, stack []byte) {
+			if len(stack) == 0 {
+				t.Error("no stack trace")
+			}
+			panics <- v
+		},
+	}, testmedia.Frames(100), testmedia.Frames(100))
+	select {
+	case v := <-panics:
+		if v != "tag reader bug" {
+			t.Fatalf("reported %v", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("panic not reported")
+	}
+	waitReady(t, ts.Station, 200*time.Millisecond)
+	if got := ts.Stats().Panics; got != 1 {
+		t.Fatalf("%d panics counted, want 1", got)
+	}
+}

@@ -197,7 +197,8 @@ func buildStations(cfg *config.Config, ffmpegErr error, rep *reporting.Reporter,
 				}
 				rep.Error(fmt.Errorf("skipped %s: %w", path, err), map[string]string{"route": route, "path": path})
 			},
-			Logger: log,
+			OnPanic: func(v any, _ []byte) { rep.Panic(v, map[string]string{"route": route}) },
+			Logger:  log,
 		}
 		mp := &mount.Mountpoint{
 			Route: route, Individual: set.Mode == config.ModeIndividual, Shuffle: set.Shuffle,

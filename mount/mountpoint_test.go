@@ -1,0 +1,163 @@
+package mount
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
+	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+)
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// pollUntil waits for cond, polling: the conditions here (goroutines
+// exiting, counters settling) have no event to wait on.
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func startMount(t *testing.T, m *Mountpoint) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m.Start(ctx)
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			m.Wait()
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func dialPair(t *testing.T, ln *net.TCPListener) (client, server *net.TCPConn) {
+	t.Helper()
+	c, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, s
+}
+
+func TestIndividualModeReleasesEverything(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "a.mp3", testmedia.ID3v2("A", "One", 0), testmedia.Frames(300))
+	testmedia.WriteFile(t, dir, "b.mp3", testmedia.Frames(300))
+	m := &Mountpoint{
+		Route: "/solo", Individual: true,
+		Station: Config{Burst: time.Second, PublishInterval: 50 * time.Millisecond},
+		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+	}
+	startMount(t, m)
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if !m.Ready() {
+		t.Fatal("individual mountpoint with files is not ready")
+	}
+	// Warm up once so lazily created runtime goroutines do not count.
+	cycle := func() {
+		client, srv := dialPair(t, ln)
+		if err := m.Join(srv, []byte("H\r\n\r\n"), 0, "test", "test", nil); err != nil {
+			t.Fatal(err)
+		}
+		client.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 5+417)
+		if _, err := io.ReadFull(client, buf); err != nil {
+			t.Fatal(err)
+		}
+		if buf[5] != 0xFF {
+			t.Fatalf("private stream does not start on a frame: % x", buf[5:9])
+		}
+		client.Close()
+	}
+	cycle()
+	pollUntil(t, "the first private station to end", func() bool { return m.Stats().Listeners == 0 })
+	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
+	for range 200 {
+		cycle()
+	}
+	pollUntil(t, "all private stations to end", func() bool { return m.Stats().Listeners == 0 })
+	pollUntil(t, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= goroutines+2 })
+	if got := openFDs(t); got > fds+2 {
+		t.Fatalf("open files grew from %d to %d after 200 listeners", fds, got)
+	}
+	if s := m.Stats(); s.Sessions != 201 {
+		t.Fatalf("%d sessions counted, want 201", s.Sessions)
+	}
+}
+
+func TestRadioResumesAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "long.mp3", testmedia.Frames(5000))
+	state := filepath.Join(t.TempDir(), "state", "root.json")
+	newMount := func() *Mountpoint {
+		return &Mountpoint{
+			Route: "/", StatePath: state,
+			Station: Config{PublishInterval: 50 * time.Millisecond, Clock: fastClock{start: time.Now(), speed: 20}},
+			Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+		}
+	}
+	first := newMount()
+	stop := startMount(t, first)
+	pollUntil(t, "ten seconds of audio", func() bool { return first.Stats().AudioPlayed > 10*time.Second })
+	stop() // saves the state on the way out
+	saved, err := playlist.LoadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Current != "long.mp3" || saved.OffsetBytes < 10*15000 {
+		t.Fatalf("saved %+v, want long.mp3 at ≥ 150 kB", saved)
+	}
+
+	second := newMount()
+	startMount(t, second)
+	pollUntil(t, "the resumed station", func() bool { return second.radio.Ready() })
+	pos, ok := second.radio.Position()
+	if !ok || pos.Rel != "long.mp3" || pos.Offset < saved.OffsetBytes {
+		t.Fatalf("resumed at %+v, want long.mp3 from %d", pos, saved.OffsetBytes)
+	}
+	// The first frame after the restart continues where the saved offset was.
+	head := second.radio.ring.Head()
+	if got, want := int(testmedia.FrameIndex(head.Data[:417])), int(saved.OffsetBytes/417); got < want-1 || got > want+1 {
+		t.Fatalf("resumed at frame %d, want about %d", got, want)
+	}
+}
+
+func TestCorruptStateStartsFresh(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "a.mp3", testmedia.Frames(200))
+	state := filepath.Join(t.TempDir(), "root.json")
+	os.WriteFile(state, []byte("{not json"), 0o644)
+	m := &Mountpoint{Route: "/", StatePath: state, Station: Config{PublishInterval: 50 * time.Millisecond}, Library: playlist.NewLibrary(dir, playlist.LibraryOptions{})}
+	startMount(t, m)
+	pollUntil(t, "the station to play", m.Ready)
+}
