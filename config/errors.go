@@ -63,7 +63,8 @@ func (e *Error) Error() string {
 	} else if e.Reason != "" {
 		b.WriteString(": " + e.Reason)
 	}
-	return b.String()
+	// One line, always: parser messages may quote a raw newline.
+	return strings.NewReplacer("\r\n", `\n`, "\n", `\n`, "\r", `\r`).Replace(b.String())
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -1,0 +1,67 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzNormalizeRoute: a route that is accepted is normalised (idempotent),
+// starts with "/", never climbs out with "..", and is not a reserved path.
+func FuzzNormalizeRoute(f *testing.F) {
+	for _, s := range []string{"/", "humor", "/humor/", "//a//b", "/../x", "/web", " /x ", "/a/./b", "/%2e%2e", "/ü"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r, err := NormalizeRoute(in)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(r, "/") || strings.Contains(r, "/../") || strings.HasSuffix(r, "/..") || strings.Contains(r, "//") {
+			t.Fatalf("%q normalised to unsafe %q", in, r)
+		}
+		again, err := NormalizeRoute(r)
+		if err != nil || again != r {
+			t.Fatalf("not idempotent: %q → %q → %q (%v)", in, r, again, err)
+		}
+		for _, p := range ReservedPaths() {
+			if r == p {
+				t.Fatalf("reserved path %q accepted", r)
+			}
+		}
+	})
+}
+
+// FuzzLoadTOML: any file content either loads or fails with a one-line
+// *Error; it never panics.
+func FuzzLoadTOML(f *testing.F) {
+	f.Add("port = 8000\n")
+	f.Add("[[station]]\nroute = \"/humor\"\ndir = \"/tmp\"\nburst = \"4s\"\n")
+	f.Add("colour = 1\n")
+	f.Add("port = \"abc\"\n")
+	f.Add("[[station]]\nroute = \"/../x\"\n")
+	f.Add("burst = 99999999999999999999\n")
+	f.Fuzz(func(t *testing.T, content string) {
+		p := filepath.Join(t.TempDir(), "c.toml")
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env := func(string) (string, bool) { return "", false }
+		cfg, err := Load([]string{"--config", p}, env)
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error: %q", err.Error())
+			}
+			return
+		}
+		if len(cfg.Stations) == 0 {
+			t.Fatal("loaded config without stations")
+		}
+	})
+}
