@@ -161,3 +161,80 @@ func TestCorruptStateStartsFresh(t *testing.T) {
 	startMount(t, m)
 	pollUntil(t, "the station to play", m.Ready)
 }
+
+func TestReloadWhileListening(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "a.mp3", testmedia.FramesFrom(0, 150))
+	testmedia.WriteFile(t, dir, "b.mp3", testmedia.FramesFrom(1000, 150))
+	cPath := testmedia.WriteFile(t, dir, "c.mp3", testmedia.FramesFrom(2000, 150))
+	m := &Mountpoint{
+		Route: "/", Shuffle: false,
+		Station: Config{PublishInterval: 50 * time.Millisecond, Clock: fastClock{start: time.Now(), speed: 8}},
+		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+	}
+	startMount(t, m)
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	pollUntil(t, "the station to play", m.Ready)
+	client, srv := dialPair(t, ln)
+	defer client.Close()
+	if err := m.Join(srv, nil, 0, "test", "test", nil); err != nil {
+		t.Fatal(err)
+	}
+	// While a plays (and b is preloaded), c is deleted and d added.
+	if err := os.Remove(cPath); err != nil {
+		t.Fatal(err)
+	}
+	testmedia.WriteFile(t, dir, "d.mp3", testmedia.FramesFrom(3000, 150))
+	if _, err := m.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	// Listen until d has been heard: a, b, d (never c), each whole.
+	client.SetReadDeadline(time.Now().Add(30 * time.Second))
+	seen := map[uint32]int{}
+	frame := make([]byte, 417)
+	for seen[3] < 150 {
+		if _, err := io.ReadFull(client, frame); err != nil {
+			t.Fatalf("after %v: %v", seen, err)
+		}
+		if frame[0] != 0xFF {
+			t.Fatal("stream lost frame alignment")
+		}
+		seen[testmedia.FrameIndex(frame)/1000]++
+	}
+	if seen[2] != 0 {
+		t.Fatalf("heard %d frames of the deleted track", seen[2])
+	}
+	if seen[1] != 150 {
+		t.Fatalf("heard %d frames of b, want all 150 (the playing/preloaded track is never cut)", seen[1])
+	}
+}
+
+func TestTracksOfDifferentBitratesFollowEachOther(t *testing.T) {
+	var hi []byte
+	for range 100 {
+		hi = append(hi, testmedia.Frame{Kbps: 320}.Bytes()...)
+	}
+	ts := startStation(t, Config{PublishInterval: 50 * time.Millisecond, Clock: fastClock{start: time.Now(), speed: 8}}, testmedia.Frames(100), hi)
+	waitReady(t, ts.Station, 100*time.Millisecond)
+	client, br, _ := ts.join(t, 0, 0)
+	client.SetReadDeadline(time.Now().Add(20 * time.Second))
+	sizes := map[int]int{}
+	hdr := make([]byte, 4)
+	for sizes[1044] < 100 || sizes[417] < 100 {
+		if _, err := io.ReadFull(br, hdr); err != nil {
+			t.Fatalf("after %v: %v", sizes, err)
+		}
+		if !validHeader(hdr) {
+			t.Fatalf("lost frame sync after %v frames: % x", sizes, hdr)
+		}
+		n := frameSize(hdr)
+		sizes[n]++
+		if _, err := br.Discard(n - 4); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

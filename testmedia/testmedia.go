@@ -92,11 +92,15 @@ const FrameDuration = 1152 * 1e9 / 44100 // nanoseconds, as a float constant
 
 // Frames returns n silent 128 kbps frames, each marked by a counter written
 // into its (ignored) padding area at byte 40, so tests can tell frames apart.
-func Frames(n int) []byte {
+func Frames(n int) []byte { return FramesFrom(0, n) }
+
+// FramesFrom is Frames with counters starting at first, so tracks can be
+// told apart in a listener's stream.
+func FramesFrom(first uint32, n int) []byte {
 	var out []byte
 	for i := 0; i < n; i++ {
 		fr := Frame{Kbps: 128}.Bytes()
-		binary.BigEndian.PutUint32(fr[40:], uint32(i))
+		binary.BigEndian.PutUint32(fr[40:], first+uint32(i))
 		out = append(out, fr...)
 	}
 	return out
