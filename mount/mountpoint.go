@@ -205,16 +205,16 @@ func (m *Mountpoint) Ready() bool {
 	return m.lastScanOK.Load()
 }
 
-// Join hands a listener's connection to the station (see Station.Join).
-func (m *Mountpoint) Join(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string, onLeave func()) error {
+// Join hands a listener's connection to the station (see Station.Join and
+// Station.JoinConn: plain TCP is written without a goroutine, TLS with one).
+func (m *Mountpoint) Join(conn net.Conn, head []byte, metaint int, remote, userAgent string, onLeave func()) error {
 	if m.radio != nil {
-		_, err := m.radio.Join(conn, head, metaint, remote, userAgent, onLeave)
-		return err
+		return m.radio.JoinConn(conn, head, metaint, remote, userAgent, onLeave)
 	}
 	return m.joinPrivate(conn, head, metaint, remote, userAgent, onLeave)
 }
 
-func (m *Mountpoint) joinPrivate(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string, onLeave func()) error {
+func (m *Mountpoint) joinPrivate(conn net.Conn, head []byte, metaint int, remote, userAgent string, onLeave func()) error {
 	cfg := m.Station
 	cfg.Tracks = orderTracks{lib: m.Library, order: playlist.NewOrder(m.Library, true, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))}
 	cfg.OnTrack = func(t *TrackInfo) { m.lastTrack.Store(t) }
@@ -252,10 +252,7 @@ func (m *Mountpoint) joinPrivate(conn *net.TCPConn, head []byte, metaint int, re
 		m.mu.Unlock()
 		m.listeners.Add(-1)
 	})
-	if _, err := st.Join(conn, head, metaint, remote, userAgent, onLeave); err != nil {
-		return err
-	}
-	return nil
+	return st.JoinConn(conn, head, metaint, remote, userAgent, onLeave)
 }
 
 // NowPlaying is what listeners hear now (radio), or the track most recently

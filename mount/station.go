@@ -133,6 +133,13 @@ type Station struct {
 	nextShard atomic.Uint64
 	position  atomic.Pointer[Position]
 
+	// Listeners on non-TCP connections (see JoinConn).
+	mu       sync.Mutex
+	closed   bool
+	done     chan struct{}
+	blocking sync.WaitGroup
+	signal   atomic.Pointer[chan struct{}]
+
 	played atomic.Int64 // pts, readable by status pages
 	// pts is the stream position of the next frame; rem keeps the
 	// sub-nanosecond rest so long streams do not drift.
@@ -182,7 +189,10 @@ func New(cfg Config) *Station {
 		ready: make(chan *openTrack, max(cfg.MaxPreload-1, 0)),
 		poke:  make(chan struct{}, 1),
 		empty: make(chan struct{}),
+		done:  make(chan struct{}),
 	}
+	first := make(chan struct{})
+	s.signal.Store(&first)
 	// Catching up after a stall may release up to one burst at once.
 	s.pacer = Pacer{Clock: cfg.Clock, MaxCatchup: max(s.nominalBurst(), cfg.Prefill, time.Second)}
 	for range cfg.Shards {
@@ -227,6 +237,7 @@ func (s *Station) Run(ctx context.Context) {
 	s.guard(ctx, "player", s.loop)
 	stop()
 	wg.Wait()
+	s.shutdownBlocking()
 	// Tracks preloaded but never played still hold files or encoders.
 	for {
 		select {
@@ -482,6 +493,7 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 	for _, sh := range s.shards {
 		sh.notify()
 	}
+	s.announce()
 	return nil
 }
 
@@ -537,7 +549,9 @@ func frameIndex(b *Block, off int) int {
 
 // drop closes a listener and counts why it left.
 func (s *Station) drop(l *Listener, err error) {
-	l.conn.Close()
+	if l.conn != nil {
+		l.conn.Close()
+	}
 	s.bytesSent.Add(uint64(l.sent.Load()))
 	switch {
 	case errors.Is(err, errFellBehind):

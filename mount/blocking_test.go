@@ -1,0 +1,75 @@
+package mount
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+)
+
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func TestTLSListenerGetsTheStream(t *testing.T) {
+	ts := startStation(t, Config{Burst: time.Second, PublishInterval: 50 * time.Millisecond}, testmedia.Frames(2000))
+	waitReady(t, ts.Station, 1500*time.Millisecond)
+	client, srv := dialPair(t, ts.ln)
+	left := make(chan struct{})
+	tlsSrv := tls.Server(srv, &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}})
+	if err := ts.JoinConn(tlsSrv, []byte(testHead), 0, "tls", "test", func() { close(left) }); err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(client, &tls.Config{InsecureSkipVerify: true})
+	defer tc.Close()
+	tc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(tc)
+	head := make([]byte, len(testHead))
+	if _, err := io.ReadFull(br, head); err != nil || string(head) != testHead {
+		t.Fatalf("head %q: %v", head, err)
+	}
+	frame := make([]byte, 417)
+	for i := range 60 { // the 1 s burst and then live audio
+		if _, err := io.ReadFull(br, frame); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if frame[0] != 0xFF || frame[1] != 0xFB {
+			t.Fatalf("frame %d not aligned", i)
+		}
+	}
+	if got := ts.Stats().Listeners; got != 1 {
+		t.Fatalf("%d listeners, want 1", got)
+	}
+	ts.stop() // the station stops: the TLS listener is closed and counted out
+	select {
+	case <-left:
+	case <-time.After(10 * time.Second):
+		t.Fatal("TLS listener not released at shutdown")
+	}
+	if got := ts.Stats().Listeners; got != 0 {
+		t.Fatalf("%d listeners after shutdown", got)
+	}
+}
