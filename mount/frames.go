@@ -164,6 +164,10 @@ func (fr *FrameReader) align() error {
 scan:
 	for {
 		buf, err := fr.br.Peek(fr.br.Size())
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			// A failing source (an encoder's exit reason) beats "no frames".
+			return err
+		}
 		if len(buf) < 4 {
 			return io.EOF
 		}

@@ -222,7 +222,10 @@ func (m *Mountpoint) joinPrivate(conn net.Conn, head []byte, metaint int, remote
 	cfg.Prefill = max(cfg.Burst, time.Duration(int64(cfg.BurstBytes)*8*int64(time.Second)/128000))
 	cfg.Shards = 1
 	// A private ring needs only the burst and some slack for a slow reader.
-	cfg.BufferSize = min(max(cfg.BufferSize, 1), 512<<10)
+	if cfg.BufferSize <= 0 {
+		cfg.BufferSize = 2 << 20
+	}
+	cfg.BufferSize = min(cfg.BufferSize, 512<<10)
 	st := New(cfg)
 	m.mu.Lock()
 	if m.ctx.Err() != nil {

@@ -196,7 +196,7 @@ func lookTool(tool, explicit string) (string, error) {
 	p, err := exec.LookPath(name)
 	if err != nil {
 		where := "on PATH"
-		if explicit != "" {
+		if strings.ContainsRune(explicit, '/') {
 			where = "at " + strconv.Quote(explicit)
 		}
 		return "", fmt.Errorf("transcode: %s not found %s: %w; %s", tool, where, err, installHint)

@@ -144,7 +144,9 @@ func useDemoIfNeeded(cfg *config.Config, log *slog.Logger) error {
 	if cfg.AudioDirSet {
 		return nil
 	}
-	if _, err := os.Stat(cfg.AudioDir); err == nil {
+	// The Docker image creates /app/audio; with no music mounted there it
+	// is empty, which deserves the demo as much as a missing folder.
+	if res, err := playlist.NewLibrary(cfg.AudioDir, playlist.LibraryOptions{}).Scan(); err == nil && res.Tracks > 0 {
 		return nil
 	}
 	dir, err := demo.Extract(os.TempDir())
@@ -156,7 +158,7 @@ func useDemoIfNeeded(cfg *config.Config, log *slog.Logger) error {
 			cfg.Stations[i].Dir = dir
 		}
 	}
-	log.Info("default audio folder is missing; playing the bundled demo station (give --audio-dir to play your own)", "missing", cfg.AudioDir, "demo", dir)
+	log.Info("default audio folder is missing or empty; playing the bundled demo station (give --audio-dir to play your own)", "folder", cfg.AudioDir, "demo", dir)
 	return nil
 }
 
