@@ -74,7 +74,24 @@ func scheme(ctx *fasthttp.RequestCtx) string {
 	return "http"
 }
 
-func host(ctx *fasthttp.RequestCtx) string { return string(ctx.Host()) }
+// host is the Host header for absolute URLs. HTTP/1.0 clients (old
+// players, Icecast relays' playlist fetches, scripts) may send none, and
+// "http:///route" helps nobody: then it is the address the client
+// reached us at, as Icecast falls back to its configured host and port.
+func host(ctx *fasthttp.RequestCtx) string {
+	h := ctx.Host()
+	if len(h) > 0 && isHostStart(h[0]) {
+		return string(h)
+	}
+	return ctx.LocalAddr().String()
+}
+
+// isHostStart reports whether c can begin a host[:port] (a reg-name,
+// IPv4 address or [IPv6]); icy.URLFromHost would cut a host that starts
+// with anything else down to nothing.
+func isHostStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '['
+}
 
 func writeJSON(ctx *fasthttp.RequestCtx, code int, v any) {
 	b, err := json.Marshal(v)
@@ -162,14 +179,17 @@ type historyEntry struct {
 	StartedAt string `json:"started_at"`
 }
 
+// historyJSON lists up to n (0: all) tracks listeners have heard, newest
+// first. Tracks on the live edge but not heard yet are left out before
+// counting, so n is not cut short by them.
 func historyJSON(st *Station, n int) []historyEntry {
 	list := st.Mount.History.List()
-	if n > 0 && len(list) > n {
-		list = list[:n]
-	}
 	out := make([]historyEntry, 0, len(list))
 	now := time.Now()
 	for _, e := range list {
+		if n > 0 && len(out) == n {
+			break
+		}
 		if e.Start.After(now) {
 			continue // on the live edge already, not heard yet
 		}
@@ -242,13 +262,16 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) bool {
 		jsonError(ctx, fasthttp.StatusForbidden, "admin endpoints are only open to localhost until admin_token is set")
 		return false
 	}
-	auth := string(ctx.Request.Header.Peek("Authorization"))
+	// The scheme name is case-insensitive (RFC 9110 §11.1): curl users
+	// type "bearer" as often as "Bearer".
+	authScheme, cred, _ := strings.Cut(strings.TrimSpace(string(ctx.Request.Header.Peek("Authorization"))), " ")
+	cred = strings.TrimSpace(cred)
 	var given string
 	switch {
-	case strings.HasPrefix(auth, "Bearer "):
-		given = strings.TrimPrefix(auth, "Bearer ")
-	case strings.HasPrefix(auth, "Basic "):
-		if raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic ")); err == nil {
+	case strings.EqualFold(authScheme, "Bearer"):
+		given = cred
+	case strings.EqualFold(authScheme, "Basic"):
+		if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
 			if _, pw, ok := strings.Cut(string(raw), ":"); ok {
 				given = pw
 			}
