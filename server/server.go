@@ -47,6 +47,10 @@ type Server struct {
 	ServerID      string // Server header and Icecast's server_id
 	Logger        *slog.Logger
 	Reporter      Reporter
+	// TLSListener, if set, serves HTTPS with TLSCertFile and TLSKeyFile
+	// (PEM) beside the plain listener; streams work the same on both.
+	TLSListener             net.Listener
+	TLSCertFile, TLSKeyFile string
 
 	byRoute  map[string]*Station
 	started  time.Time
@@ -64,8 +68,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	ln = &sniffListener{Listener: ln, onTLS: s.onTLSProbe}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(ln) }()
+	if s.TLSListener != nil {
+		go func() { errc <- s.http.ServeTLS(s.TLSListener, s.TLSCertFile, s.TLSKeyFile) }()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -58,16 +58,15 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 // TCP returns the underlying connection.
 func (c *sniffConn) TCP() *net.TCPConn { return c.TCPConn }
 
-// tcpConn digs the *net.TCPConn out of what fasthttp's hijack hands over.
-func tcpConn(c net.Conn) *net.TCPConn {
+// streamConn digs the connection to write a stream to out of what
+// fasthttp's hijack hands over: the *net.TCPConn on the plain port (which
+// stations write without a goroutine), the TLS connection on HTTPS.
+func streamConn(c net.Conn) net.Conn {
 	if u, ok := c.(interface{ UnsafeConn() net.Conn }); ok {
 		c = u.UnsafeConn()
 	}
-	switch v := c.(type) {
-	case *sniffConn:
+	if v, ok := c.(*sniffConn); ok {
 		return v.TCP()
-	case *net.TCPConn:
-		return v
 	}
-	return nil
+	return c
 }

@@ -77,8 +77,8 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
 		} else {
 			release = func() {}
 		}
-		tcp := tcpConn(c)
-		if isHead || tcp == nil {
+		defer s.recoverHijack(c, set.Route)
+		if isHead {
 			// HEAD: the headers a GET would get, then close; not a listener.
 			writeAndClose(c, head)
 			release()
@@ -86,7 +86,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
 		}
 		// The station owns the connection from here and runs release
 		// when it closes it, whatever the outcome.
-		if err := st.Mount.Join(tcp, head, metaint, remote, userAgent, release); err != nil {
+		if err := st.Mount.Join(streamConn(c), head, metaint, remote, userAgent, release); err != nil {
 			s.Logger.Debug("listener not joined", "route", set.Route, "remote", remote, "error", err.Error())
 		}
 	})
@@ -98,6 +98,16 @@ func (s *Server) refuse(ctx *fasthttp.RequestCtx, code int, msg string) {
 	resp := icy.ErrorResponse(nil, code, msg)
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) { writeAndClose(c, resp) })
+}
+
+// recoverHijack keeps a panic while handing over a connection from taking
+// the server down (fasthttp runs hijack handlers outside its handler).
+func (s *Server) recoverHijack(c net.Conn, route string) {
+	if v := recover(); v != nil {
+		s.Logger.Error("panic while joining a listener", "route", route, "panic", fmt.Sprint(v))
+		s.Reporter.Panic(v, map[string]string{"route": route})
+		c.Close()
+	}
 }
 
 func writeAndClose(c net.Conn, b []byte) {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -74,6 +75,24 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		return 1
 	}
 
+	var tlsLn net.Listener
+	if cfg.TLSCert != "" {
+		// Check the pair before anything starts: a bad file is a config error.
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey); err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "config: tls_cert/tls_key: %q, %q: %v\n", cfg.TLSCert, cfg.TLSKey, err)
+			return 2
+		}
+		tlsAddr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.TLSPort))
+		if tlsLn, err = net.Listen("tcp", tlsAddr); err != nil {
+			ln.Close()
+			log.Error("cannot listen", "addr", tlsAddr, "error", err)
+			rep.Error(fmt.Errorf("startup: listen %s: %w", tlsAddr, err), nil)
+			return 1
+		}
+		log.Info("HTTPS listening", "addr", tlsLn.Addr().String())
+	}
+
 	ffmpegErr := transcode.Available(cfg.FFmpegPath)
 	stations := buildStations(cfg, ffmpegErr, rep, log)
 	mctx, stopMounts := context.WithCancel(context.Background())
@@ -88,6 +107,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		Stations: stations, AdminToken: cfg.AdminToken, MaxListeners: cfg.MaxListeners,
 		MaxConnsPerIP: cfg.MaxConnsPerIP, HeaderTimeout: cfg.HeaderTimeout, ServerID: "audio-streamer",
 		Logger: log, Reporter: rep,
+		TLSListener: tlsLn, TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey,
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
