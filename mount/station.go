@@ -479,17 +479,21 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 	}
 	s.position.Store(&Position{Rel: info.Rel, Offset: b.offset})
 	*b = builder{}
-	if *first {
+	started := *first
+	if started {
 		*first = false
 		info.Started = blk.Due
 		s.live.Store(info)
+	}
+	s.ring.Append(blk)
+	s.played.Store(int64(s.pts))
+	if started {
+		// Logged after the append: once this line is out, listeners can join.
 		s.log.Info("track started", "title", info.Display, "path", info.Path)
 		if s.cfg.OnTrack != nil {
 			s.cfg.OnTrack(info)
 		}
 	}
-	s.ring.Append(blk)
-	s.played.Store(int64(s.pts))
 	for _, sh := range s.shards {
 		sh.notify()
 	}

@@ -12,8 +12,11 @@ import (
 )
 
 // Reporter is a Sentry client with the server's release and environment.
+// It is safe for concurrent use: every report gets a scope of its own
+// (a shared Hub's WithScope pushes and pops one stack, so reports made at
+// the same moment from several stations would swap their tags).
 type Reporter struct {
-	hub *sentry.Hub
+	client *sentry.Client
 }
 
 // New connects to dsn; an empty dsn returns nil (reporting off).
@@ -27,12 +30,16 @@ func New(dsn, release, environment string) (*Reporter, error) {
 		Environment:      environment,
 		AttachStacktrace: true,
 		SampleRate:       1,
+		// The telemetry buffer's Flush can return while an event is moving
+		// from its buffer to the transport, so a report made just before
+		// exit was lost about one time in ten. The plain HTTP transport
+		// queues the event inside CaptureException, so Flush covers it.
+		DisableTelemetryBuffer: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sentry: %w", err)
 	}
-	hub := sentry.NewHub(client, sentry.NewScope())
-	return &Reporter{hub: hub}, nil
+	return &Reporter{client: client}, nil
 }
 
 // Error reports err with tags (route, path, …).
@@ -40,10 +47,7 @@ func (r *Reporter) Error(err error, tags map[string]string) {
 	if r == nil || err == nil {
 		return
 	}
-	r.hub.WithScope(func(s *sentry.Scope) {
-		s.SetTags(tags)
-		r.hub.CaptureException(err)
-	})
+	r.capture(err, tags, sentry.LevelError)
 }
 
 // Panic reports a recovered panic value.
@@ -55,11 +59,14 @@ func (r *Reporter) Panic(v any, tags map[string]string) {
 	if !ok {
 		err = errors.New(fmt.Sprint(v))
 	}
-	r.hub.WithScope(func(s *sentry.Scope) {
-		s.SetTags(tags)
-		s.SetLevel(sentry.LevelFatal)
-		r.hub.CaptureException(fmt.Errorf("panic: %w", err))
-	})
+	r.capture(fmt.Errorf("panic: %w", err), tags, sentry.LevelFatal)
+}
+
+func (r *Reporter) capture(err error, tags map[string]string, level sentry.Level) {
+	scope := sentry.NewScope()
+	scope.SetTags(tags)
+	scope.SetLevel(level)
+	r.client.CaptureException(err, &sentry.EventHint{OriginalException: err}, scope)
 }
 
 // Flush waits up to timeout for queued events to be sent.
@@ -67,5 +74,5 @@ func (r *Reporter) Flush(timeout time.Duration) bool {
 	if r == nil {
 		return true
 	}
-	return r.hub.Flush(timeout)
+	return r.client.Flush(timeout)
 }

@@ -125,6 +125,14 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	for _, st := range stations {
 		log.Info("station", "url", "http://"+displayHost(cfg.Host, ln)+st.Settings.Route, "dir", st.Settings.Dir, "mode", st.Settings.Mode)
 	}
+	// Let stations with files publish their first audio before accepting,
+	// so an early listener is not refused with "no playable audio yet".
+	deadline := time.Now().Add(3 * time.Second)
+	for _, st := range stations {
+		for st.Mount.Library.Len() > 0 && !st.Mount.Ready() && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond) // no readiness event to wait on
+		}
+	}
 	serveErr := srv.Serve(ctx, ln)
 	// Stop the stations (closing every listener and encoder), bounded so a
 	// stuck goroutine cannot keep the process from exiting.
