@@ -59,7 +59,9 @@ const (
 )
 
 // scratch is a shard's reusable memory for building writes: with it, a
-// steady-state write allocates nothing.
+// steady-state write allocates nothing. It starts small, because Join
+// makes one for a single write, and keeps what a long catching-up write
+// grew it to (at most maxSegs).
 type scratch struct {
 	segs []seg
 	iov  [][]byte
@@ -67,7 +69,18 @@ type scratch struct {
 }
 
 func newScratch() *scratch {
-	return &scratch{segs: make([]seg, 0, maxSegs), iov: make([][]byte, 0, maxSegs), vec: make(iovecs, 0, maxSegs)}
+	const n = 32 // a tick needs 1–4 pieces; a 64 KiB burst with ICY about 26
+	return &scratch{segs: make([]seg, 0, n), iov: make([][]byte, 0, n), vec: make(iovecs, 0, n)}
+}
+
+// keep holds on to what append grew segs to and makes iov and vec as
+// large, so no later write of as many pieces allocates.
+func (sc *scratch) keep(segs []seg) {
+	sc.segs = segs[:0]
+	if n := cap(segs); cap(sc.iov) < n {
+		sc.iov = make([][]byte, 0, n)
+		sc.vec = make(iovecs, 0, n)
+	}
 }
 
 // errFellBehind marks a listener whose cursor left the ring.
@@ -117,7 +130,8 @@ func (l *Listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Durat
 	return nil
 }
 
-// plan lists the pieces of the next write without changing the listener.
+// plan lists the pieces of the next write without changing the listener
+// (only sc, which keeps the room the list needed).
 func (l *Listener) plan(sc *scratch) []seg {
 	segs := sc.segs[:0]
 	budget := flushLimit
@@ -158,6 +172,7 @@ func (l *Listener) plan(sc *scratch) []seg {
 		}
 		blk, off = next, 0
 	}
+	sc.keep(segs)
 	return segs
 }
 
@@ -171,7 +186,11 @@ func (l *Listener) commit(segs []seg, n int) {
 		n -= k
 		switch s.kind {
 		case segHead:
-			l.head = l.head[k:]
+			if l.head = l.head[k:]; len(l.head) == 0 {
+				// An empty reslice would pin the head's whole buffer for
+				// the listener's lifetime: let it go.
+				l.head = nil
+			}
 		case segAudio:
 			l.blk, l.off = s.blk, s.end-len(s.b)+k
 			l.icy.Audio(k)
