@@ -73,5 +73,6 @@ func (s *Server) webPage(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("text/html; charset=utf-8")
 	ctx.Response.Header.Set("Cache-Control", "no-cache")
 	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.Response.Header.Set("Content-Security-Policy", web.ContentSecurityPolicy())
 	ctx.SetBody(web.Page())
 }

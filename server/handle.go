@@ -86,7 +86,8 @@ func methodIs(ctx *fasthttp.RequestCtx, methods ...string) bool {
 			return true
 		}
 	}
-	ctx.Response.Header.Set("Allow", strings.Join(methods, ", "))
 	ctx.Error("405 Method Not Allowed\n", fasthttp.StatusMethodNotAllowed)
+	// After Error, which resets the response headers.
+	ctx.Response.Header.Set("Allow", strings.Join(methods, ", "))
 	return false
 }

@@ -1,0 +1,241 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/config"
+	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/web"
+)
+
+// sseEvent is one Server-Sent Event off the wire; retry is the last
+// "retry:" field seen before it.
+type sseEvent struct {
+	name, data, retry string
+	stations          []stationJSON
+}
+
+// sseSubscribe opens /events and delivers its events on a channel until
+// the test ends.
+func sseSubscribe(t *testing.T, h *harness) (*http.Response, <-chan sseEvent) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", h.url("/events"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ch := make(chan sseEvent, 256)
+	go func() {
+		defer close(ch)
+		r := bufio.NewReader(resp.Body)
+		var ev sseEvent
+		retry := ""
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case line == "":
+				if ev.name != "" || ev.data != "" {
+					ev.retry = retry
+					json.Unmarshal([]byte(ev.data), &ev.stations)
+					ch <- ev
+				}
+				ev = sseEvent{}
+			case strings.HasPrefix(line, ":"): // comment: keep-alive
+			case strings.HasPrefix(line, "retry: "):
+				retry = strings.TrimPrefix(line, "retry: ")
+			case strings.HasPrefix(line, "event: "):
+				ev.name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				ev.data += strings.TrimPrefix(line, "data: ")
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		resp.Body.Close()
+		for range ch {
+		}
+	})
+	return resp, ch
+}
+
+// sseNext returns the next event, failing after limit.
+func sseNext(t *testing.T, ch <-chan sseEvent, limit time.Duration) sseEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if !ok {
+			t.Fatal("the event stream ended")
+		}
+		return ev
+	case <-time.After(limit):
+		t.Fatalf("no event within %v", limit)
+	}
+	return sseEvent{}
+}
+
+// sseUntil reads events until one satisfies cond, failing after limit.
+func sseUntil(t *testing.T, ch <-chan sseEvent, limit time.Duration, what string, cond func(map[string]stationJSON) bool) map[string]stationJSON {
+	t.Helper()
+	deadline := time.After(limit)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatalf("the event stream ended while waiting for %s", what)
+			}
+			m := map[string]stationJSON{}
+			for _, s := range ev.stations {
+				m[s.Route] = s
+			}
+			if cond(m) {
+				return m
+			}
+		case <-deadline:
+			t.Fatalf("no event with %s within %v", what, limit)
+		}
+	}
+}
+
+func TestEventsFollowStations(t *testing.T) {
+	// "/" alternates two 1 s tracks; "/talk" plays one long track.
+	h := startHarness(t, nil,
+		stationSpec{
+			Station: config.Station{Route: "/", Name: "Main", Shuffle: false, Burst: config.Burst{Duration: 100 * time.Millisecond}},
+			files: map[string][]byte{
+				"a.mp3": append(testmedia.ID3v2("Artist A", "Song A", 0), testmedia.Frames(40)...),
+				"b.mp3": append(testmedia.ID3v2("Artist B", "Song B", 0), testmedia.Frames(40)...),
+			},
+		},
+		stationSpec{
+			Station: config.Station{Route: "/talk", Name: "Разговоры", Shuffle: false},
+			files:   map[string][]byte{"news.mp3": append(testmedia.ID3v2("Диктор", "Новости 📻 <b>&", 0), testmedia.Frames(4000)...)},
+		},
+	)
+	resp, events := sseSubscribe(t, h)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for k, want := range map[string]string{"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-store", "X-Accel-Buffering": "no"} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
+		}
+	}
+
+	// The state comes at once, after the reconnect delay for EventSource.
+	first := sseNext(t, events, 2*time.Second)
+	if first.name != "stations" || first.retry != "3000" {
+		t.Fatalf("first event %q (retry %q), want stations after retry: 3000", first.name, first.retry)
+	}
+	if len(first.stations) != 2 || first.stations[0].Route != "/" || first.stations[1].Route != "/talk" {
+		t.Fatalf("stations %+v, want / then /talk", first.stations)
+	}
+	talk := first.stations[1]
+	if talk.Name != "Разговоры" || talk.CurrentTrack != "Диктор - Новости 📻 <b>&" || !talk.Ready || talk.Listeners != 0 ||
+		talk.URL != h.url("/talk") || talk.ElapsedS != 0 {
+		t.Errorf("/talk %+v", talk)
+	}
+	// JSON escapes markup, so a title can never become HTML in a page.
+	if strings.Contains(first.data, "<b>") {
+		t.Errorf("event data carries raw markup: %s", first.data)
+	}
+
+	// A listener joining and leaving is pushed.
+	l := h.raw(t, "GET /talk HTTP/1.0", "Host: "+h.addr)
+	sseUntil(t, events, 5*time.Second, "/talk at 1 listener", func(m map[string]stationJSON) bool { return m["/talk"].Listeners == 1 })
+	l.conn.Close()
+	sseUntil(t, events, 5*time.Second, "/talk at 0 listeners", func(m map[string]stationJSON) bool { return m["/talk"].Listeners == 0 })
+
+	// A track change is pushed, and it is what listeners hear now.
+	before := first.stations[0].CurrentTrack
+	m := sseUntil(t, events, 5*time.Second, "a new title on /", func(m map[string]stationJSON) bool { return m["/"].CurrentTrack != before })
+	if got := m["/"].CurrentTrack; got != "Artist A - Song A" && got != "Artist B - Song B" {
+		t.Errorf("title %q", got)
+	}
+}
+
+// TestEventsQuietWhileNothingChanges: an event is a change, not a tick —
+// with a listener on a long track, nothing is sent after the first state.
+func TestEventsQuietWhileNothingChanges(t *testing.T) {
+	h := startHarness(t, nil, stationSpec{
+		Station: config.Station{Route: "/", Shuffle: false},
+		files:   map[string][]byte{"long.mp3": append(testmedia.ID3v2("A", "Long", 0), testmedia.Frames(4000)...)},
+	})
+	l := h.raw(t, "GET / HTTP/1.0", "Host: "+h.addr)
+	go io.Copy(io.Discard, l.body) // a listener that keeps up
+	_, events := sseSubscribe(t, h)
+	sseUntil(t, events, 5*time.Second, "the listener counted", func(m map[string]stationJSON) bool { return m["/"].Listeners == 1 })
+	select {
+	case ev := <-events:
+		t.Errorf("event while nothing changed: %s", ev.data)
+	case <-time.After(2 * time.Second):
+	}
+}
+
+func TestEventsMethods(t *testing.T) {
+	h := startHarness(t, nil)
+	resp, err := http.Post(h.url("/events"), "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /events: %d, want 405", resp.StatusCode)
+	}
+}
+
+func TestWebPage(t *testing.T) {
+	h := startHarness(t, nil)
+	for _, path := range []string{"/web", "/web/"} {
+		resp, err := http.Get(h.url(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Equal(body, web.Page()) {
+			t.Errorf("GET %s: %d, %d bytes, want the page (%d bytes)", path, resp.StatusCode, len(body), len(web.Page()))
+		}
+		for k, want := range map[string]string{
+			"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+			"Content-Security-Policy": web.ContentSecurityPolicy(),
+		} {
+			if got := resp.Header.Get(k); got != want {
+				t.Errorf("GET %s: %s %q, want %q", path, k, got, want)
+			}
+		}
+	}
+	resp, err := http.Head(h.url("/web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("HEAD /web: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp, err = http.Post(h.url("/web"), "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /web: %d", resp.StatusCode)
+	}
+}
