@@ -417,6 +417,7 @@ func (s *Station) play(ctx context.Context, ot *openTrack) error {
 		if len(b.frames) == 0 {
 			b.frameDur, b.firstPTS = dur, s.pts
 			b.data = make([]byte, 0, s.blockCap(f))
+			b.frames = make([]int32, 0, s.blockFrames(f))
 		}
 		b.frames = append(b.frames, int32(len(b.data)))
 		b.data = append(b.data, f.Data...)
@@ -451,8 +452,14 @@ func (s *Station) play(ctx context.Context, ot *openTrack) error {
 // blockCap sizes a block's buffer from the frame at hand, so appends do
 // not reallocate.
 func (s *Station) blockCap(f Frame) int {
-	n := int(s.cfg.PublishInterval/f.Duration()) + 2
-	return n * (len(f.Data) + 1)
+	return s.blockFrames(f) * (len(f.Data) + 1) // +1: a padded frame
+}
+
+// blockFrames is how many frames make one block: publish waits for a full
+// interval of audio, so exactly this many unless the track ends first.
+func (s *Station) blockFrames(f Frame) int {
+	d := f.Duration()
+	return int((s.cfg.PublishInterval + d - 1) / d)
 }
 
 // advance moves the stream position past frame f, keeping the exact
