@@ -536,6 +536,12 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
 	}
 	s.sessions.Add(1)
+	// A fresh socket's send buffer (16 KiB until autotuning grows it) would
+	// take the burst over several ticks; sized to the burst, it takes it in
+	// this first write, so playback starts at once.
+	if burst := pendingBytes(blk, off) + len(head); burst > 16<<10 {
+		conn.SetWriteBuffer(burst + 4<<10)
+	}
 	if err := l.flush(s.ring, newScratch(), now, s.cfg.WriteTimeout); err != nil {
 		s.drop(l, err)
 		return nil, err
@@ -547,6 +553,16 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	}
 	s.log.Debug("listener connected", "remote", remote, "user_agent", userAgent, "delay", l.joinDelay)
 	return l, nil
+}
+
+// pendingBytes is the audio from (b, off) to the live edge.
+func pendingBytes(b *Block, off int) int {
+	n := 0
+	for ; b != nil; b = b.Next() {
+		n += len(b.Data) - off
+		off = 0
+	}
+	return n
 }
 
 func frameIndex(b *Block, off int) int {
@@ -584,15 +600,25 @@ func (s *Station) drop(l *Listener, err error) {
 	}
 }
 
-// BurstDelay is how far behind live a listener joining now starts.
+// BurstDelay is how far behind live a listener joining now starts: the
+// burst plus one publish interval. The published edge trails the clock by
+// up to an interval, so without it the ring would hold up to one block less
+// than the burst at join time and the rest would wait for the next tick;
+// with it every listener gets the whole burst in its first write and all
+// are still the same time behind live.
 func (s *Station) BurstDelay() time.Duration {
-	if s.cfg.Burst > 0 || s.cfg.BurstBytes == 0 {
-		return s.cfg.Burst
+	var d time.Duration
+	switch {
+	case s.cfg.Burst > 0:
+		d = s.cfg.Burst
+	case s.cfg.BurstBytes == 0:
+		return 0
+	default:
+		if d = s.ring.BurstDelay(s.cfg.BurstBytes); d <= 0 {
+			d = s.nominalBurst()
+		}
 	}
-	if d := s.ring.BurstDelay(s.cfg.BurstBytes); d > 0 {
-		return d
-	}
-	return s.nominalBurst()
+	return d + s.cfg.PublishInterval
 }
 
 // Ready reports whether the station is producing audio now; listeners of a

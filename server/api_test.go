@@ -131,8 +131,9 @@ func TestJSONEndpoints(t *testing.T) {
 				t.Errorf("stream %d: delay_s %v, want the burst delay (0.2 s) or a listener's delay", i, s.DelayS)
 			}
 		}
-		if got.Streams[0].DelayS != 0.2 {
-			t.Errorf("delay_s without listeners %v, want the burst 0.2", got.Streams[0].DelayS)
+		// The burst plus one publish interval (50 ms in the harness).
+		if got.Streams[0].DelayS != 0.25 {
+			t.Errorf("delay_s without listeners %v, want burst + interval = 0.25", got.Streams[0].DelayS)
 		}
 	})
 
@@ -492,7 +493,7 @@ func TestNowPlayingIsWhatListenersHear(t *testing.T) {
 			t.Fatal("second track never started")
 		}
 	}
-	heard := second.Started.Add(burst)
+	heard := second.Started.Add(h.station(t, "/np").Mount.BurstDelay()) // burst + one publish interval
 	type np struct {
 		Track     string `json:"track"`
 		StartedAt string `json:"started_at"`
@@ -525,7 +526,7 @@ func TestNowPlayingIsWhatListenersHear(t *testing.T) {
 		t.Errorf("/now-playing showed the second track at %v, %v before listeners hear it", now, heard.Sub(now))
 	}
 	if want := heard.UTC().Format(time.RFC3339Nano); got.StartedAt != want {
-		t.Errorf("started_at %q, want %q (live start + burst)", got.StartedAt, want)
+		t.Errorf("started_at %q, want %q (live start + burst delay)", got.StartedAt, want)
 	}
 }
 
