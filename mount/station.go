@@ -536,12 +536,6 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
 	}
 	s.sessions.Add(1)
-	// A fresh socket's send buffer (16 KiB until autotuning grows it) would
-	// take the burst over several ticks; sized to the burst, it takes it in
-	// this first write, so playback starts at once.
-	if burst := pendingBytes(blk, off) + len(head); burst > 16<<10 {
-		conn.SetWriteBuffer(burst + 4<<10)
-	}
 	if err := l.flush(s.ring, newScratch(), now, s.cfg.WriteTimeout); err != nil {
 		s.drop(l, err)
 		return nil, err
@@ -553,16 +547,6 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	}
 	s.log.Debug("listener connected", "remote", remote, "user_agent", userAgent, "delay", l.joinDelay)
 	return l, nil
-}
-
-// pendingBytes is the audio from (b, off) to the live edge.
-func pendingBytes(b *Block, off int) int {
-	n := 0
-	for ; b != nil; b = b.Next() {
-		n += len(b.Data) - off
-		off = 0
-	}
-	return n
 }
 
 func frameIndex(b *Block, off int) int {

@@ -28,7 +28,9 @@ type stationSpec struct {
 	files   map[string][]byte
 	publish time.Duration // PublishInterval; 0: 50 ms
 	rescan  time.Duration // RescanInterval; 0: only /reload-playlist
-	onTrack func(*mount.TrackInfo)
+	// writeTimeout is the stations' WriteTimeout; 0: 10 s.
+	writeTimeout time.Duration
+	onTrack      func(*mount.TrackInfo)
 }
 
 // harness is a running server with its stations on a loopback port.
@@ -68,9 +70,13 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 		if publish == 0 {
 			publish = 50 * time.Millisecond
 		}
+		writeTimeout := sp.writeTimeout
+		if writeTimeout == 0 {
+			writeTimeout = 10 * time.Second
+		}
 		mc := mount.Config{
 			Route: set.Route, BufferSize: 2 << 20, Burst: set.Burst.Duration, BurstBytes: set.Burst.Bytes,
-			PublishInterval: publish, WriteTimeout: 10 * time.Second, MaxPreload: 2, Shards: 2,
+			PublishInterval: publish, WriteTimeout: writeTimeout, MaxPreload: 2, Shards: 2,
 			Titles: func(path string) (string, string, string) {
 				tt := playlist.ReadTitle(path)
 				return tt.Artist, tt.Title, tt.Display

@@ -139,11 +139,24 @@ func (s *Server) recoverHandler(h fasthttp.RequestHandler) fasthttp.RequestHandl
 	}
 }
 
+// badRequest answers what fasthttp could not parse: headers larger than
+// the read buffer get 431, headers not complete within HeaderTimeout 408
+// (a slowloris), anything else 400. All are the client's doing: counted,
+// logged at debug, never reported.
 func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 	s.badReqs.Add(1)
 	s.Logger.Debug("bad request", "remote", ctx.RemoteIP().String(), "error", err.Error())
 	ctx.SetConnectionClose()
-	ctx.Error("400 Bad Request: this is an HTTP radio server\n", fasthttp.StatusBadRequest)
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("431 Request Header Fields Too Large\n", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &ne) && ne.Timeout():
+		ctx.Error("408 Request Timeout: request headers not received in time\n", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("400 Bad Request: this is an HTTP radio server\n", fasthttp.StatusBadRequest)
+	}
 }
 
 func (s *Server) onTLSProbe(remote string) {

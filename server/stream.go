@@ -66,6 +66,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
 		h.Bitrate, h.SampleRate, h.Channels = t.Bitrate, t.SampleRate, t.Channels
 	}
 	head := h.Append(make([]byte, 0, 640))
+	sndbuf := sendBuffer(st.Mount.BurstDelay(), h.Bitrate)
 	isHead := string(ctx.Method()) == fasthttp.MethodHead
 	remote := ctx.RemoteAddr().String()
 	userAgent := string(ua)
@@ -84,12 +85,31 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
 			release()
 			return
 		}
+		sc := streamConn(c)
+		if tc, ok := sc.(*net.TCPConn); ok {
+			tc.SetWriteBuffer(sndbuf)
+		}
 		// The station owns the connection from here and runs release
 		// when it closes it, whatever the outcome.
-		if err := st.Mount.Join(streamConn(c), head, metaint, remote, userAgent, release); err != nil {
+		if err := st.Mount.Join(sc, head, metaint, remote, userAgent, release); err != nil {
 			s.Logger.Debug("listener not joined", "route", set.Route, "remote", remote, "error", err.Error())
 		}
 	})
+}
+
+// minSendBuffer is the smallest kernel send buffer of a listener: a few
+// publish ticks of a 320 kbit/s stream.
+const minSendBuffer = 64 << 10
+
+// sendBuffer sizes a listener socket's send buffer: room for the burst
+// and then some, so the whole burst goes out in the first write. Left
+// alone, Linux grows it to megabytes on loopback and other large-MSS
+// paths, so a listener that stops reading soaks up minutes of audio (and
+// as much kernel memory) before its write timeout can start; with this it
+// is found within seconds.
+func sendBuffer(burst time.Duration, kbps int) int {
+	b := int(burst.Seconds() * float64(kbps) * 1000 / 8)
+	return max(b+b/4, minSendBuffer)
 }
 
 // refuse answers on the hijacked connection too, so the status line and
