@@ -57,7 +57,9 @@ type Config struct {
 	// metadata blocks), 256..65535. Default 16000. Flag --metaint.
 	Metaint int `toml:"icy_metaint"`
 	// PublishInterval is how often a station hands new audio to listeners,
-	// 20ms..1s. Default 200ms.
+	// 20ms..1s. Default 400ms: each tick is one write per listener, so this
+	// sets the fan-out CPU (docs/benchmarks.md); players see a gap of at most
+	// one interval between writes, far inside their burst.
 	PublishInterval time.Duration `toml:"publish_interval"`
 	// WriteTimeout drops a listener whose socket accepted no byte for this
 	// long, 1s..1h. Default 30s.
@@ -174,7 +176,7 @@ func Defaults() Config {
 		MaxPreloadTracks: 2,
 		Burst:            Burst{Bytes: 64 << 10},
 		Metaint:          16000,
-		PublishInterval:  200 * time.Millisecond,
+		PublishInterval:  400 * time.Millisecond,
 		WriteTimeout:     30 * time.Second,
 		HeaderTimeout:    10 * time.Second,
 		RescanInterval:   30 * time.Second,

@@ -121,7 +121,7 @@ func TestDefaults(t *testing.T) {
 	c := mustLoad(t, nil, nil)
 	d := config.Defaults()
 	if c.Host != "0.0.0.0" || c.Port != 9999 || c.AudioDir != "/app/audio" || c.AudioDirSet ||
-		c.Burst != (config.Burst{Bytes: 65536}) || c.Metaint != 16000 || c.PublishInterval != 200*time.Millisecond ||
+		c.Burst != (config.Burst{Bytes: 65536}) || c.Metaint != 16000 || c.PublishInterval != 400*time.Millisecond ||
 		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || c.Environment != "production" {
 		t.Errorf("unexpected defaults: %+v", c)
 	}

@@ -53,7 +53,7 @@ type Config struct {
 	// else BurstBytes converted at the current bitrate; both 0: live edge.
 	Burst      time.Duration
 	BurstBytes int
-	// PublishInterval is how much audio goes into one block (0: 200 ms);
+	// PublishInterval is how much audio goes into one block (0: 400 ms);
 	// each block is one write per listener.
 	PublishInterval time.Duration
 	// WriteTimeout drops a listener that accepts no byte for this long
@@ -156,7 +156,7 @@ func New(cfg Config) *Station {
 		cfg.BufferSize = 2 << 20
 	}
 	if cfg.PublishInterval <= 0 {
-		cfg.PublishInterval = 200 * time.Millisecond
+		cfg.PublishInterval = 400 * time.Millisecond
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 30 * time.Second

@@ -81,8 +81,8 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
 		defer s.recoverHijack(c, set.Route)
 		if isHead {
 			// HEAD: the headers a GET would get, then close; not a listener.
+			release() // first: a client that read the reply may connect again at once
 			writeAndClose(c, head)
-			release()
 			return
 		}
 		sc := streamConn(c)
