@@ -132,6 +132,9 @@ type Station struct {
 	started   atomic.Pointer[time.Time]
 	nextShard atomic.Uint64
 	position  atomic.Pointer[Position]
+	// joinScratch lends write scratch to Join: a join at 500 per second
+	// would otherwise leave a few KiB of garbage each.
+	joinScratch sync.Pool
 
 	// Listeners on non-TCP connections (see JoinConn).
 	mu       sync.Mutex
@@ -536,7 +539,13 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
 	}
 	s.sessions.Add(1)
-	if err := l.flush(s.ring, newScratch(), now, s.cfg.WriteTimeout); err != nil {
+	sc, _ := s.joinScratch.Get().(*scratch)
+	if sc == nil {
+		sc = newScratch()
+	}
+	err = l.flush(s.ring, sc, now, s.cfg.WriteTimeout)
+	s.joinScratch.Put(sc)
+	if err != nil {
 		s.drop(l, err)
 		return nil, err
 	}

@@ -51,6 +51,7 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
 	}
 	counter("audio_stream_tls_probes_total", "TLS handshakes sent to the plain HTTP port.", s.tlsProbe.Load())
+	counter("audio_stream_accept_errors_total", "Connections not accepted for lack of file descriptors or memory (retried).", s.acceptErrs.Load())
 	counter("audio_stream_bad_requests_total", "Requests refused before routing: malformed (400), headers too large (431) or too slow (408).", s.badReqs.Load())
 	gauge("go_goroutines", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
 	var ms runtime.MemStats

@@ -258,7 +258,7 @@ func parseSample(line string) (string, map[string]string, float64) {
 }
 
 // serverWideFamilies are audio_stream_* families about the server, not a station.
-var serverWideFamilies = []string{"audio_stream_tls_probes_total", "audio_stream_bad_requests_total"}
+var serverWideFamilies = []string{"audio_stream_tls_probes_total", "audio_stream_bad_requests_total", "audio_stream_accept_errors_total"}
 
 // checkStationSeries: every per-station audio_stream_* family has exactly
 // one series per station, labelled stream=<route>.

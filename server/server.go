@@ -58,6 +58,9 @@ type Server struct {
 	perIP    sync.Map // ip string → *atomic.Int64: open stream connections
 	tlsProbe atomic.Uint64
 	badReqs  atomic.Uint64
+
+	acceptErrs     atomic.Uint64
+	lastExhaustLog atomic.Int64
 }
 
 // Serve answers on ln until ctx ends, then stops accepting and returns
@@ -67,7 +70,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.init(); err != nil {
 		return err
 	}
-	ln = &sniffListener{Listener: ln, onTLS: s.onTLSProbe}
+	ln = &sniffListener{Listener: ln, onTLS: s.onTLSProbe, onExhausted: s.onAcceptExhausted}
 	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(ln) }()
 	if s.TLSListener != nil {
@@ -113,7 +116,7 @@ func (s *Server) init() error {
 		ReadTimeout:           s.HeaderTimeout,
 		IdleTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
-		ReadBufferSize:        8 << 10,
+		ReadBufferSize:        4 << 10, // also the header size limit; hijacked connections keep it until collected
 		KeepHijackedConns:     true,
 		SecureErrorLogMessage: true,
 		NoDefaultContentType:  true,
@@ -156,6 +159,16 @@ func (s *Server) badRequest(ctx *fasthttp.RequestCtx, err error) {
 		ctx.Error("408 Request Timeout: request headers not received in time\n", fasthttp.StatusRequestTimeout)
 	default:
 		ctx.Error("400 Bad Request: this is an HTTP radio server\n", fasthttp.StatusBadRequest)
+	}
+}
+
+// onAcceptExhausted logs running out of file descriptors (or memory) at
+// most once a minute: under a flood it would otherwise be a line per try.
+func (s *Server) onAcceptExhausted(err error) {
+	s.acceptErrs.Add(1)
+	now := time.Now().Unix()
+	if last := s.lastExhaustLog.Load(); now-last >= 60 && s.lastExhaustLog.CompareAndSwap(last, now) {
+		s.Logger.Warn("cannot accept connections, retrying (raise the open-file limit or set max_listeners)", "error", err.Error())
 	}
 }
 

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -16,11 +18,12 @@ var tlsAlert = [...]byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46}
 // alert instead of letting the HTTP parser log binary garbage.
 type sniffListener struct {
 	net.Listener
-	onTLS func(remote string)
+	onTLS       func(remote string)
+	onExhausted func(error) // accept failed for lack of resources; retrying
 }
 
 func (l *sniffListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
+	c, err := l.acceptRetrying()
 	if err != nil {
 		return nil, err
 	}
@@ -29,6 +32,34 @@ func (l *sniffListener) Accept() (net.Conn, error) {
 		return c, nil
 	}
 	return &sniffConn{TCPConn: tcp, onTLS: l.onTLS}, nil
+}
+
+// acceptRetrying rides out resource exhaustion (out of file descriptors,
+// buffers or memory; a connection aborted before accept) by backing off and
+// trying again, as net/http does: fasthttp would treat the error as fatal
+// and the whole server, every listener with it, would exit.
+func (l *sniffListener) acceptRetrying() (net.Conn, error) {
+	var delay time.Duration
+	for {
+		c, err := l.Listener.Accept()
+		if err == nil || !transientAccept(err) {
+			return c, err
+		}
+		if delay == 0 {
+			delay = 5 * time.Millisecond
+		} else {
+			delay = min(2*delay, time.Second)
+		}
+		if l.onExhausted != nil {
+			l.onExhausted(err)
+		}
+		time.Sleep(delay)
+	}
+}
+
+func transientAccept(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOBUFS) ||
+		errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.ECONNABORTED)
 }
 
 // sniffConn checks the first read of a connection; after that it is the
