@@ -37,7 +37,7 @@ func (s *Station) JoinConn(conn net.Conn, head []byte, metaint int, remote, user
 	l := &Listener{
 		head: head, blk: blk, off: off, icy: icy.NewInterleave(metaint),
 		joined: now, lastProgress: now, joinDelay: delay,
-		Remote: remote, UserAgent: userAgent, onLeave: leave,
+		Remote: remote, onLeave: leave,
 	}
 	n := s.listeners.Add(1)
 	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {

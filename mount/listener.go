@@ -35,8 +35,7 @@ type Listener struct {
 	delay        atomic.Int64 // nanoseconds behind live, for status pages
 	sent         atomic.Int64
 
-	Remote    string
-	UserAgent string
+	Remote string
 }
 
 // Delay is how far behind the live edge this listener hears.

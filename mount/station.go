@@ -530,7 +530,7 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	l := &Listener{
 		conn: conn, sock: sock, head: head, blk: blk, off: off,
 		icy: icy.NewInterleave(metaint), joined: now, lastProgress: now,
-		joinDelay: delay, Remote: remote, UserAgent: userAgent, onLeave: onLeave,
+		joinDelay: delay, Remote: remote, onLeave: onLeave,
 	}
 	if blk != nil && off < len(blk.Data) {
 		l.joinDelay = now.Sub(blk.Due.Add(time.Duration(frameIndex(blk, off)) * blk.FrameDur))
