@@ -55,10 +55,10 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	log := newLogger(cfg, stderr)
 	if _, set := env("GOGC"); !set {
 		// The live heap is small (rings and listener cursors) and churns
-		// with every join; collecting at +50 % instead of +100 % keeps RSS
+		// with every join; collecting at +25 % instead of +100 % keeps RSS
 		// per listener near Icecast's for a negligible CPU cost
 		// (docs/benchmarks.md). GOGC still overrides.
-		debug.SetGCPercent(50)
+		debug.SetGCPercent(25)
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
