@@ -2,44 +2,21 @@ package mount
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"testing"
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
 )
 
-func selfSigned(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
 func TestTLSListenerGetsTheStream(t *testing.T) {
 	ts := startStation(t, Config{Burst: time.Second, PublishInterval: 50 * time.Millisecond}, testmedia.Frames(2000))
 	waitReady(t, ts.Station, 1500*time.Millisecond)
+	cert, _, _ := testmedia.SelfSignedCert(t)
 	client, srv := dialPair(t, ts.ln)
 	left := make(chan struct{})
-	tlsSrv := tls.Server(srv, &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}})
+	tlsSrv := tls.Server(srv, &tls.Config{Certificates: []tls.Certificate{cert}})
 	if err := ts.JoinConn(tlsSrv, []byte(testHead), 0, "tls", "test", func() { close(left) }); err != nil {
 		t.Fatal(err)
 	}
