@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
 // metrics writes the Prometheus text format by hand: a dozen series do not
@@ -17,22 +19,33 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var b strings.Builder
+	// One snapshot per station: Stats walks every listener, and all series
+	// of a scrape should describe the same moment.
+	type sample struct {
+		route string
+		st    mount.Stats
+		ready bool
+	}
+	var samples []sample
+	for _, st := range s.sortedStations() {
+		samples = append(samples, sample{st.Settings.Route, st.Mount.Stats(), st.Mount.Ready()})
+	}
 	type series struct {
 		name, typ, help string
-		value           func(*Station) float64
+		value           func(sample) float64
 	}
 	all := []series{
-		{"audio_stream_listeners", "gauge", "Listeners connected now.", func(st *Station) float64 { return float64(st.Mount.Stats().Listeners) }},
-		{"audio_stream_listener_peak", "gauge", "Most listeners at once since start.", func(st *Station) float64 { return float64(st.Mount.Stats().Peak) }},
-		{"audio_stream_sessions_total", "counter", "Listener connections accepted.", func(st *Station) float64 { return float64(st.Mount.Stats().Sessions) }},
-		{"audio_stream_bytes_sent_total", "counter", "Bytes written to listeners.", func(st *Station) float64 { return float64(st.Mount.Stats().BytesSent) }},
-		{"audio_stream_track_seconds_total", "counter", "Seconds of audio played.", func(st *Station) float64 { return st.Mount.Stats().AudioPlayed.Seconds() }},
-		{"audio_stream_tracks_played_total", "counter", "Tracks played to the end or until they failed.", func(st *Station) float64 { return float64(st.Mount.Stats().TracksPlayed) }},
-		{"audio_stream_files_skipped_total", "counter", "Files skipped as unplayable.", func(st *Station) float64 { return float64(st.Mount.Stats().FilesSkipped) }},
-		{"audio_stream_slow_listeners_dropped_total", "counter", "Listeners dropped for falling behind the buffer.", func(st *Station) float64 { return float64(st.Mount.Stats().SlowDropped) }},
-		{"audio_stream_write_timeouts_total", "counter", "Listeners dropped for accepting no data within the write timeout.", func(st *Station) float64 { return float64(st.Mount.Stats().TimeoutDrops) }},
-		{"audio_stream_ready", "gauge", "1 when the station is playing audio.", func(st *Station) float64 {
-			if st.Mount.Ready() {
+		{"audio_stream_listeners", "gauge", "Listeners connected now.", func(x sample) float64 { return float64(x.st.Listeners) }},
+		{"audio_stream_listener_peak", "gauge", "Most listeners at once since start.", func(x sample) float64 { return float64(x.st.Peak) }},
+		{"audio_stream_sessions_total", "counter", "Listener connections accepted.", func(x sample) float64 { return float64(x.st.Sessions) }},
+		{"audio_stream_bytes_sent_total", "counter", "Bytes written to listeners.", func(x sample) float64 { return float64(x.st.BytesSent) }},
+		{"audio_stream_track_seconds_total", "counter", "Seconds of audio played.", func(x sample) float64 { return x.st.AudioPlayed.Seconds() }},
+		{"audio_stream_tracks_played_total", "counter", "Tracks played to the end or until they failed.", func(x sample) float64 { return float64(x.st.TracksPlayed) }},
+		{"audio_stream_files_skipped_total", "counter", "Files skipped as unplayable.", func(x sample) float64 { return float64(x.st.FilesSkipped) }},
+		{"audio_stream_slow_listeners_dropped_total", "counter", "Listeners dropped for falling behind the buffer.", func(x sample) float64 { return float64(x.st.SlowDropped) }},
+		{"audio_stream_write_timeouts_total", "counter", "Listeners dropped for accepting no data within the write timeout.", func(x sample) float64 { return float64(x.st.TimeoutDrops) }},
+		{"audio_stream_ready", "gauge", "1 when the station is playing audio.", func(x sample) float64 {
+			if x.ready {
 				return 1
 			}
 			return 0
@@ -40,8 +53,8 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 	}
 	for _, m := range all {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.typ)
-		for _, st := range s.sortedStations() {
-			fmt.Fprintf(&b, "%s{stream=%s} %s\n", m.name, strconv.Quote(st.Settings.Route), strconv.FormatFloat(m.value(st), 'g', -1, 64))
+		for _, x := range samples {
+			fmt.Fprintf(&b, "%s{stream=%s} %s\n", m.name, strconv.Quote(x.route), strconv.FormatFloat(m.value(x), 'g', -1, 64))
 		}
 	}
 	gauge := func(name, help string, v float64) {
