@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,8 +313,9 @@ func (o orderTracks) Next() (string, string, bool) {
 		if !ok {
 			return "", "", false
 		}
-		if o.lib.Contains(t.Rel) && !strings.HasPrefix(t.Rel, "../") {
-			return o.lib.Abs(t), t.Rel, true
+		// Abs is "" for a path that would leave the folder.
+		if p := o.lib.Abs(t); p != "" && o.lib.Contains(t.Rel) {
+			return p, t.Rel, true
 		}
 	}
 	return "", "", false

@@ -679,9 +679,6 @@ func (s *Station) Stats() Stats {
 	return st
 }
 
-// Route is the station's route.
-func (s *Station) Route() string { return s.cfg.Route }
-
 func baseName(path string) string {
 	i := len(path) - 1
 	for i >= 0 && path[i] != '/' {
