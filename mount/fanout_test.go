@@ -307,10 +307,10 @@ func newBenchStation(tb testing.TB, shards int, feed *benchFeed) *benchStation {
 		}
 		for _, sh := range bs.shards {
 			for _, l := range sh.listeners {
-				l.conn.Close()
+				l.sock.close()
 			}
 			for _, l := range sh.pending {
-				l.conn.Close()
+				l.sock.close()
 			}
 		}
 	})
@@ -449,7 +449,7 @@ func TestSteadyStateWriteAllocatesNothing(t *testing.T) {
 	}
 	for _, l := range bs.shards[0].listeners {
 		if l != slowL {
-			l.conn.Close()
+			l.sock.close()
 		}
 	}
 	var blocks []*Block
@@ -561,7 +561,7 @@ func listenerMemory(tb testing.TB, n int) (perConn, perListener, perJoin float64
 	a2 := ms.TotalAlloc
 	for _, sh := range st.shards {
 		for _, l := range sh.pending {
-			l.conn.Close()
+			l.sock.close()
 		}
 	}
 	clients.close()

@@ -20,7 +20,6 @@ const (
 // Listener is one connected client: a cursor into the ring plus its ICY
 // state. It has no goroutine; its shard writes to it on every publish.
 type Listener struct {
-	conn    *net.TCPConn
 	sock    socket
 	head    []byte // response head not yet sent
 	blk     *Block // cursor: next byte is blk.Data[off]; nil = wait for the first block

@@ -1,67 +1,92 @@
 package mount
 
 import (
+	"errors"
 	"net"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// socket makes one non-blocking writev per call: EAGAIN (socket full)
-// is not an error, it means "try again next tick", so no goroutine ever
-// blocks on a slow listener.
+// socket is a listener's own descriptor of its TCP connection: a duplicate
+// taken at join, after which the net.Conn is closed. The shard never waits
+// for a socket to become writable (a full socket means "try again next
+// tick"), so Go's poller has nothing to do for a listener, and dropping the
+// net.Conn frees its poller entry and bookkeeping, about half a KiB per
+// listener that a radio server holds for hours.
 type socket struct {
-	raw syscall.RawConn
-	fn  func(fd uintptr) bool // built once: calling it allocates nothing
-	vec []unix.Iovec          // the shard's, lent for one call
-	n   int
-	err error
+	fd   int
+	open bool // the zero socket (a TLS listener's) has nothing to close
 }
 
 // iovecs is a shard's reusable writev vector.
 type iovecs []unix.Iovec
 
-func newSocket(c *net.TCPConn) (socket, error) {
+// errClosedSocket is a write after close: a bug, never a client's doing.
+var errClosedSocket = errors.New("socket already closed")
+
+// detach takes c's descriptor for the listener and closes c. Closing one
+// of two descriptors of a socket does not end the connection.
+func detach(c *net.TCPConn) (socket, error) {
+	defer c.Close()
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return socket{}, err
 	}
-	return socket{raw: raw}, nil
+	var fd int
+	var dupErr error
+	if err := raw.Control(func(s uintptr) {
+		fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return socket{}, err
+	}
+	if dupErr != nil {
+		return socket{}, dupErr
+	}
+	// Go's sockets are non-blocking already; said again because nothing
+	// here may ever block the shard.
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return socket{}, err
+	}
+	return socket{fd: fd, open: true}, nil
 }
 
+// writev makes one non-blocking writev of bufs, using vec as the iovec
+// array. EAGAIN (socket full) is not an error: the rest goes next tick.
 func (s *socket) writev(bufs [][]byte, vec iovecs) (int, error) {
-	if s.fn == nil {
-		s.fn = s.attempt
+	if !s.open {
+		return 0, errClosedSocket
 	}
-	s.vec = vec[:0]
-	defer func() { clear(s.vec); s.vec = nil }()
+	vec = vec[:0]
 	for _, b := range bufs {
 		if len(b) == 0 {
 			continue
 		}
 		v := unix.Iovec{Base: &b[0]}
 		v.SetLen(len(b))
-		s.vec = append(s.vec, v)
+		vec = append(vec, v)
 	}
-	if len(s.vec) == 0 {
+	if len(vec) == 0 {
 		return 0, nil
 	}
-	s.n, s.err = 0, nil
-	if err := s.raw.Write(s.fn); err != nil {
-		return 0, err
+	n, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(s.fd), uintptr(unsafe.Pointer(&vec[0])), uintptr(len(vec)))
+	clear(vec) // no pointers into old blocks stay behind in the scratch
+	switch errno {
+	case 0:
+		return int(n), nil
+	case unix.EAGAIN, unix.EINTR:
+		return 0, nil
+	default:
+		return 0, errno
 	}
-	return s.n, s.err
 }
 
-func (s *socket) attempt(fd uintptr) bool {
-	n, _, errno := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&s.vec[0])), uintptr(len(s.vec)))
-	switch {
-	case errno == 0:
-		s.n = int(n)
-	case errno == unix.EAGAIN || errno == unix.EINTR:
-	default:
-		s.err = errno
+// close closes the descriptor once; the number may be reused right after,
+// so it is forgotten here.
+func (s *socket) close() {
+	if s.open {
+		unix.Close(s.fd)
+		s.open = false
 	}
-	return true // never wait for writability: the shard comes back next tick
 }

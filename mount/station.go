@@ -516,9 +516,8 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 // playback starts at once; afterwards a shard takes over. The station owns
 // conn from here on and closes it; onLeave (may be nil) runs when it does.
 func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string, onLeave func()) (*Listener, error) {
-	sock, err := newSocket(conn)
+	sock, err := detach(conn)
 	if err != nil {
-		conn.Close()
 		if onLeave != nil {
 			onLeave()
 		}
@@ -528,7 +527,7 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	delay := s.BurstDelay()
 	blk, off := s.ring.JoinPoint(now, delay)
 	l := &Listener{
-		conn: conn, sock: sock, head: head, blk: blk, off: off,
+		sock: sock, head: head, blk: blk, off: off,
 		icy: icy.NewInterleave(metaint), joined: now, lastProgress: now,
 		joinDelay: delay, Remote: remote, onLeave: onLeave,
 	}
@@ -569,9 +568,7 @@ func frameIndex(b *Block, off int) int {
 
 // drop closes a listener and counts why it left.
 func (s *Station) drop(l *Listener, err error) {
-	if l.conn != nil {
-		l.conn.Close()
-	}
+	l.sock.close()
 	s.bytesSent.Add(uint64(l.sent.Load()))
 	switch {
 	case errors.Is(err, errFellBehind):
