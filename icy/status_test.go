@@ -6,29 +6,9 @@ import (
 	"slices"
 	"testing"
 	"time"
-)
 
-// orderedKeys returns the keys of the JSON object raw in wire order.
-func orderedKeys(t *testing.T, raw []byte) []string {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		t.Fatalf("not an object: %s (%v)", raw, err)
-	}
-	var keys []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, tok.(string))
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return keys
-}
+	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+)
 
 // icestats checks the envelope and returns the raw icestats object.
 func icestats(t *testing.T, doc []byte) []byte {
@@ -36,7 +16,7 @@ func icestats(t *testing.T, doc []byte) []byte {
 	if !json.Valid(doc) {
 		t.Fatalf("invalid JSON: %s", doc)
 	}
-	if keys := orderedKeys(t, doc); !slices.Equal(keys, []string{"icestats"}) {
+	if keys := testmedia.ObjectKeys(t, doc); !slices.Equal(keys, []string{"icestats"}) {
 		t.Fatalf("top-level keys %v", keys)
 	}
 	var top map[string]json.RawMessage
@@ -77,7 +57,7 @@ func fullSourceKeys() []string {
 
 func TestStatusJSONNoSource(t *testing.T) {
 	st := icestats(t, StatusJSON(testServer(), nil))
-	if keys := orderedKeys(t, st); !slices.Equal(keys, globalKeys()) {
+	if keys := testmedia.ObjectKeys(t, st); !slices.Equal(keys, globalKeys()) {
 		t.Fatalf("keys %v, want %v (no source key)", keys, globalKeys())
 	}
 	var m map[string]any
@@ -95,14 +75,14 @@ func TestStatusJSONNoSource(t *testing.T) {
 func TestStatusJSONOneSource(t *testing.T) {
 	src := testSource("1999")
 	st := icestats(t, StatusJSON(testServer(), []SourceInfo{src}))
-	if keys := orderedKeys(t, st); !slices.Equal(keys, append(globalKeys(), "source")) {
+	if keys := testmedia.ObjectKeys(t, st); !slices.Equal(keys, append(globalKeys(), "source")) {
 		t.Fatalf("keys %v", keys)
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(st, &m); err != nil {
 		t.Fatal(err)
 	}
-	if keys := orderedKeys(t, m["source"]); !slices.Equal(keys, fullSourceKeys()) {
+	if keys := testmedia.ObjectKeys(t, m["source"]); !slices.Equal(keys, fullSourceKeys()) {
 		t.Fatalf("source keys %v\nwant %v", keys, fullSourceKeys())
 	}
 	var s map[string]any
@@ -139,7 +119,7 @@ func TestStatusJSONTwoSources(t *testing.T) {
 	if len(m.Source) != 2 {
 		t.Fatalf("%d sources", len(m.Source))
 	}
-	if keys := orderedKeys(t, m.Source[0]); !slices.Equal(keys, fullSourceKeys()) {
+	if keys := testmedia.ObjectKeys(t, m.Source[0]); !slices.Equal(keys, fullSourceKeys()) {
 		t.Errorf("first source keys %v", keys)
 	}
 	// Empty genre and title are omitted, bitrate 0 too; artist sorts first.
@@ -148,7 +128,7 @@ func TestStatusJSONTwoSources(t *testing.T) {
 		"server_description", "server_name", "server_type", "server_url",
 		"stream_start", "stream_start_iso8601", "dummy",
 	}
-	if keys := orderedKeys(t, m.Source[1]); !slices.Equal(keys, wantB) {
+	if keys := testmedia.ObjectKeys(t, m.Source[1]); !slices.Equal(keys, wantB) {
 		t.Errorf("second source keys %v\nwant %v", keys, wantB)
 	}
 	var sb map[string]any

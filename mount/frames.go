@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/tcolgate/mp3"
+
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // Frame is one MPEG audio frame. Data is only valid until the next call to
@@ -90,8 +92,7 @@ func skipID3v2(br *bufio.Reader) int64 {
 		if err != nil || string(h[:3]) != "ID3" || h[3] == 0xFF || h[4] == 0xFF {
 			return skipped
 		}
-		size := int64(h[6]&0x7f)<<21 | int64(h[7]&0x7f)<<14 | int64(h[8]&0x7f)<<7 | int64(h[9]&0x7f)
-		size += 10
+		size := int64(playlist.Syncsafe(h[6:10])) + 10
 		if h[5]&0x10 != 0 { // v2.4 footer
 			size += 10
 		}

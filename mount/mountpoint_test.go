@@ -14,28 +14,6 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
 )
 
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
-}
-
-// pollUntil waits for cond, polling: the conditions here (goroutines
-// exiting, counters settling) have no event to wait on.
-func pollUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func startMount(t *testing.T, m *Mountpoint) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -100,14 +78,14 @@ func TestIndividualModeReleasesEverything(t *testing.T) {
 		client.Close()
 	}
 	cycle()
-	pollUntil(t, "the first private station to end", func() bool { return m.Stats().Listeners == 0 })
-	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
+	testmedia.PollUntil(t, 15*time.Second, "the first private station to end", func() bool { return m.Stats().Listeners == 0 })
+	goroutines, fds := runtime.NumGoroutine(), testmedia.OpenFDs(t)
 	for range 200 {
 		cycle()
 	}
-	pollUntil(t, "all private stations to end", func() bool { return m.Stats().Listeners == 0 })
-	pollUntil(t, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= goroutines+2 })
-	if got := openFDs(t); got > fds+2 {
+	testmedia.PollUntil(t, 15*time.Second, "all private stations to end", func() bool { return m.Stats().Listeners == 0 })
+	testmedia.PollUntil(t, 15*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= goroutines+2 })
+	if got := testmedia.OpenFDs(t); got > fds+2 {
 		t.Fatalf("open files grew from %d to %d after 200 listeners", fds, got)
 	}
 	if s := m.Stats(); s.Sessions != 201 {
@@ -128,7 +106,7 @@ func TestRadioResumesAfterRestart(t *testing.T) {
 	}
 	first := newMount()
 	stop := startMount(t, first)
-	pollUntil(t, "ten seconds of audio", func() bool { return first.Stats().AudioPlayed > 10*time.Second })
+	testmedia.PollUntil(t, 15*time.Second, "ten seconds of audio", func() bool { return first.Stats().AudioPlayed > 10*time.Second })
 	stop() // saves the state on the way out
 	saved, err := playlist.LoadState(state)
 	if err != nil {
@@ -140,7 +118,7 @@ func TestRadioResumesAfterRestart(t *testing.T) {
 
 	second := newMount()
 	startMount(t, second)
-	pollUntil(t, "the resumed station", func() bool { return second.radio.Ready() })
+	testmedia.PollUntil(t, 15*time.Second, "the resumed station", func() bool { return second.radio.Ready() })
 	pos, ok := second.radio.Position()
 	if !ok || pos.Rel != "long.mp3" || pos.Offset < saved.OffsetBytes {
 		t.Fatalf("resumed at %+v, want long.mp3 from %d", pos, saved.OffsetBytes)
@@ -159,7 +137,7 @@ func TestCorruptStateStartsFresh(t *testing.T) {
 	os.WriteFile(state, []byte("{not json"), 0o644)
 	m := &Mountpoint{Route: "/", StatePath: state, Station: Config{PublishInterval: 50 * time.Millisecond}, Library: playlist.NewLibrary(dir, playlist.LibraryOptions{})}
 	startMount(t, m)
-	pollUntil(t, "the station to play", m.Ready)
+	testmedia.PollUntil(t, 15*time.Second, "the station to play", m.Ready)
 }
 
 func TestReloadWhileListening(t *testing.T) {
@@ -178,7 +156,7 @@ func TestReloadWhileListening(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	pollUntil(t, "the station to play", m.Ready)
+	testmedia.PollUntil(t, 15*time.Second, "the station to play", m.Ready)
 	client, srv := dialPair(t, ln)
 	defer client.Close()
 	if err := m.Join(srv, nil, 0, "test", "test", nil); err != nil {

@@ -116,7 +116,7 @@ func TestBrokenCorpusFilesAreSkipped(t *testing.T) {
 	startMount(t, m)
 	// Two full cycles: the good files play twice, the broken ones are not
 	// offered again once skipped.
-	pollUntil(t, "every good file to play twice", func() bool {
+	testmedia.PollUntil(t, 15*time.Second, "every good file to play twice", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, g := range good {
@@ -201,7 +201,7 @@ func TestAllBrokenFolderRetriesWithoutHotLoop(t *testing.T) {
 		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
 	}
 	startMount(t, m)
-	pollUntil(t, "every broken file to be tried once", func() bool { return opens.Load() >= files })
+	testmedia.PollUntil(t, 15*time.Second, "every broken file to be tried once", func() bool { return opens.Load() >= files })
 	cpu0, wall0 := cpuTime(t), time.Now()
 
 	// Halfway, one file changes (still broken): the rescan notices, and
@@ -210,7 +210,7 @@ func TestAllBrokenFolderRetriesWithoutHotLoop(t *testing.T) {
 	if err := os.WriteFile(text, []byte("still not audio, but a different file"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, "the changed file to be retried", func() bool { return opens.Load() >= files+1 })
+	testmedia.PollUntil(t, 15*time.Second, "the changed file to be retried", func() bool { return opens.Load() >= files+1 })
 	time.Sleep(time.Until(wall0.Add(3 * time.Second)))
 	cpu, wall := cpuTime(t)-cpu0, time.Since(wall0)
 
@@ -360,7 +360,7 @@ func TestPlayingFileChanges(t *testing.T) {
 				Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
 			}
 			startMount(t, m)
-			pollUntil(t, "the station to play", m.Ready)
+			testmedia.PollUntil(t, 15*time.Second, "the station to play", m.Ready)
 			fl := listen(t, m)
 			fl.waitFor(t, 5*time.Second, "a frame of a.mp3", func(i uint32) bool { return i < 1000 })
 			if live := m.radio.Live(); live == nil || live.Rel != "a.mp3" {
@@ -398,20 +398,20 @@ func TestStationFolderRemovedAndRecreated(t *testing.T) {
 		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
 	}
 	startMount(t, m)
-	pollUntil(t, "the station to play", m.Ready)
+	testmedia.PollUntil(t, 15*time.Second, "the station to play", m.Ready)
 	fl := listen(t, m)
 	fl.waitFor(t, 5*time.Second, "the first frame", func(uint32) bool { return true })
 
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, "the station to run out of audio", func() bool { return !m.Ready() })
+	testmedia.PollUntil(t, 15*time.Second, "the station to run out of audio", func() bool { return !m.Ready() })
 	if n := m.Library.Len(); n != 0 {
 		t.Errorf("library still lists %d tracks of a removed folder", n)
 	}
 
 	testmedia.WriteFile(t, dir, "new.mp3", testmedia.FramesFrom(7000, 80))
-	pollUntil(t, "the station to play the new folder", m.Ready)
+	testmedia.PollUntil(t, 15*time.Second, "the station to play the new folder", m.Ready)
 	fl.waitFor(t, 10*time.Second, "a frame of new.mp3", func(i uint32) bool { return i >= 7000 })
 	if s := m.Stats(); s.Panics != 0 {
 		t.Errorf("%d panics", s.Panics)

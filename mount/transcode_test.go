@@ -51,7 +51,7 @@ func TestWAVBetweenMP3sHasNoGap(t *testing.T) {
 	defer stop()
 
 	// Follow the ring from its first block until c has been published.
-	pollUntil(t, "the first block", func() bool { return st.ring.Head() != nil })
+	testmedia.PollUntil(t, 15*time.Second, "the first block", func() bool { return st.ring.Head() != nil })
 	frames := map[string]int{}
 	var order []string
 	for b := st.ring.Head(); ; {
@@ -73,7 +73,7 @@ func TestWAVBetweenMP3sHasNoGap(t *testing.T) {
 			break
 		}
 		var next *Block
-		pollUntil(t, "the next block", func() bool { next = b.Next(); return next != nil })
+		testmedia.PollUntil(t, 15*time.Second, "the next block", func() bool { next = b.Next(); return next != nil })
 		b = next
 	}
 	if strings.Join(order, ",") != "a.mp3,b.wav,c.mp3" {

@@ -94,7 +94,7 @@ func readID3v2(f io.ReaderAt, size int64) (artist, title string) {
 	if string(h[:3]) != "ID3" || h[3] < 2 || h[3] > 4 || (h[6]|h[7]|h[8]|h[9])&0x80 != 0 {
 		return "", ""
 	}
-	n := 10 + int64(syncsafe(h[6:10]))
+	n := 10 + int64(Syncsafe(h[6:10]))
 	if h[3] == 4 && h[5]&0x10 != 0 {
 		n += 10 // footer
 	}
@@ -111,7 +111,10 @@ func readID3v2(f io.ReaderAt, size int64) (artist, title string) {
 	return clean(fixText(m.Artist())), clean(fixText(m.Title()))
 }
 
-func syncsafe(b []byte) int {
+// Syncsafe decodes an ID3v2 syncsafe integer: 7 bits a byte, most
+// significant first, top bits ignored. The mount package uses it to skip
+// tags in front of the audio.
+func Syncsafe(b []byte) int {
 	n := 0
 	for _, x := range b {
 		n = n<<7 | int(x&0x7f)
@@ -144,16 +147,18 @@ func (forwardOnly) Seek(int64, int) (int64, error) {
 // so a corrupt size must be caught before it is called; such a tag would
 // fail there anyway.
 func id3v2Fits(sec *io.SectionReader) bool {
-	cr := &countingReader{r: sec}
-	br := bufio.NewReaderSize(cr, 16<<10)
-	remaining := func() int64 { return sec.Size() - (cr.n - int64(br.Buffered())) }
+	br := bufio.NewReaderSize(sec, 16<<10)
+	remaining := func() int64 {
+		read, _ := sec.Seek(0, io.SeekCurrent) // cannot fail: offset 0 from the current position
+		return sec.Size() - (read - int64(br.Buffered()))
+	}
 
 	var h [10]byte
 	if _, err := io.ReadFull(br, h[:]); err != nil {
 		return false
 	}
 	ver, flags := h[3], h[5]
-	tagSize := int64(syncsafe(h[6:10]))
+	tagSize := int64(Syncsafe(h[6:10]))
 	offset := int64(10)
 	if flags&0x40 != 0 { // extended header, read before unsynchronisation
 		var b [4]byte
@@ -272,17 +277,6 @@ func plausibleFrameID(id string) bool {
 		}
 	}
 	return true
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // unsync drops the 0x00 after each 0xFF, like the library's filter.

@@ -1,147 +1,21 @@
 package reporting
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
 )
 
-// sentEvent is the part of a Sentry event these tests look at.
-type sentEvent struct {
-	Level       string            `json:"level"`
-	Release     string            `json:"release"`
-	Environment string            `json:"environment"`
-	Tags        map[string]string `json:"tags"`
-	Exception   []struct {
-		Type  string `json:"type"`
-		Value string `json:"value"`
-	} `json:"exception"`
-}
-
-// text is every exception value of the event, outermost last as the SDK
-// lists them, joined for substring checks.
-func (e sentEvent) text() string {
-	var parts []string
-	for _, x := range e.Exception {
-		parts = append(parts, x.Value)
-	}
-	return strings.Join(parts, " | ")
-}
-
-// sink is a local Sentry endpoint: it decodes the envelopes the SDK posts
-// and hands every "event" item to events.
-type sink struct {
-	dsn    string
-	events chan sentEvent
-}
-
-func newSink(t *testing.T) *sink {
-	t.Helper()
-	s := &sink{events: make(chan sentEvent, 100)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Errorf("sentry sink: %v", err)
-			return
-		}
-		if !strings.HasSuffix(r.URL.Path, "/envelope/") {
-			t.Errorf("sentry sink: unexpected path %s", r.URL.Path)
-		}
-		items, err := envelopeItems(body)
-		if err != nil {
-			t.Errorf("sentry sink: %v in %q", err, body)
-		}
-		for _, it := range items {
-			if it.typ != "event" {
-				continue
-			}
-			var ev sentEvent
-			if err := json.Unmarshal(it.payload, &ev); err != nil {
-				t.Errorf("sentry sink: event: %v", err)
-				continue
-			}
-			s.events <- ev
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(srv.Close)
-	s.dsn = "http://public@" + srv.Listener.Addr().String() + "/1"
-	return s
-}
-
-// next returns the next event, failing the test after a bounded wait.
-func (s *sink) next(t *testing.T) sentEvent {
-	t.Helper()
-	select {
-	case ev := <-s.events:
-		return ev
-	case <-time.After(10 * time.Second):
-		t.Fatal("no event reached the local Sentry endpoint within 10s")
-		return sentEvent{}
-	}
-}
-
-type envelopeItem struct {
-	typ     string
-	payload []byte
-}
-
-// envelopeItems splits a Sentry envelope: a header line, then per item a
-// header line and a payload of "length" bytes (or up to the next newline).
-func envelopeItems(body []byte) ([]envelopeItem, error) {
-	r := bufio.NewReader(bytes.NewReader(body))
-	if _, err := r.ReadBytes('\n'); err != nil {
-		return nil, fmt.Errorf("envelope header: %w", err)
-	}
-	var out []envelopeItem
-	for {
-		line, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) == 0 {
-			if err == io.EOF {
-				return out, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		var h struct {
-			Type   string `json:"type"`
-			Length *int   `json:"length"`
-		}
-		if err := json.Unmarshal(line, &h); err != nil {
-			return nil, fmt.Errorf("item header %q: %w", line, err)
-		}
-		var payload []byte
-		if h.Length != nil {
-			payload = make([]byte, *h.Length)
-			if _, err := io.ReadFull(r, payload); err != nil {
-				return nil, fmt.Errorf("item payload: %w", err)
-			}
-		} else {
-			payload, err = r.ReadBytes('\n')
-			if err != nil && err != io.EOF {
-				return nil, err
-			}
-		}
-		out = append(out, envelopeItem{typ: h.Type, payload: bytes.TrimSpace(payload)})
-	}
-}
-
 func TestErrorSendsEventWithTags(t *testing.T) {
-	s := newSink(t)
-	r, err := New(s.dsn, "audio-streamer@test", "staging")
+	s := testmedia.NewSentrySink(t)
+	r, err := New(s.DSN, "audio-streamer@test", "staging")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +24,7 @@ func TestErrorSendsEventWithTags(t *testing.T) {
 	if !r.Flush(5 * time.Second) {
 		t.Fatal("Flush timed out")
 	}
-	ev := s.next(t)
+	ev := s.Next(t)
 	if ev.Level != "error" {
 		t.Errorf("level = %q, want error", ev.Level)
 	}
@@ -160,14 +34,14 @@ func TestErrorSendsEventWithTags(t *testing.T) {
 	if ev.Tags["route"] != "/humor" || ev.Tags["path"] != "/music/a.mp3" {
 		t.Errorf("tags = %v, want route /humor and path /music/a.mp3", ev.Tags)
 	}
-	if txt := ev.text(); !strings.Contains(txt, "skipped /music/a.mp3: no MPEG audio frames found") {
+	if txt := ev.Text(); !strings.Contains(txt, "skipped /music/a.mp3: no MPEG audio frames found") {
 		t.Errorf("exception = %q, want the whole error text", txt)
 	}
 }
 
 func TestPanicIsFatalWithTags(t *testing.T) {
-	s := newSink(t)
-	r, err := New(s.dsn, "audio-streamer@test", "production")
+	s := testmedia.NewSentrySink(t)
+	r, err := New(s.DSN, "audio-streamer@test", "production")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +50,13 @@ func TestPanicIsFatalWithTags(t *testing.T) {
 	if !r.Flush(5 * time.Second) {
 		t.Fatal("Flush timed out")
 	}
-	got := map[string]sentEvent{}
+	got := map[string]testmedia.SentryEvent{}
 	for range 2 {
-		ev := s.next(t)
-		got[ev.text()] = ev
+		ev := s.Next(t)
+		got[ev.Text()] = ev
 	}
 	for text, route := range map[string]string{"panic: index out of range [3] with length 2": "/", "panic: boom": ""} {
-		var ev *sentEvent
+		var ev *testmedia.SentryEvent
 		for k, e := range got {
 			if strings.Contains(k, text) {
 				ev = &e
@@ -204,8 +78,8 @@ func TestPanicIsFatalWithTags(t *testing.T) {
 // Stations report from their own goroutines at once; every event must
 // carry its own tags, not those of a report made at the same moment.
 func TestConcurrentReportsKeepTheirTags(t *testing.T) {
-	s := newSink(t)
-	r, err := New(s.dsn, "audio-streamer@test", "production")
+	s := testmedia.NewSentrySink(t)
+	r, err := New(s.DSN, "audio-streamer@test", "production")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,10 +97,10 @@ func TestConcurrentReportsKeepTheirTags(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for range n {
-		ev := s.next(t)
+		ev := s.Next(t)
 		id := ev.Tags["path"]
-		if !strings.Contains(ev.text(), "file "+id) || len(ev.Tags) != 1 {
-			t.Errorf("event %q carries tags %v", ev.text(), ev.Tags)
+		if !strings.Contains(ev.Text(), "file "+id) || len(ev.Tags) != 1 {
+			t.Errorf("event %q carries tags %v", ev.Text(), ev.Tags)
 		}
 		seen[id] = true
 	}
@@ -248,16 +122,16 @@ func TestNilReporterIsNoOp(t *testing.T) {
 }
 
 func TestErrorIgnoresNil(t *testing.T) {
-	s := newSink(t)
-	r, err := New(s.dsn, "audio-streamer@test", "production")
+	s := testmedia.NewSentrySink(t)
+	r, err := New(s.DSN, "audio-streamer@test", "production")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Error(nil, map[string]string{"route": "/"})
 	r.Error(errors.New("marker"), nil)
 	r.Flush(5 * time.Second)
-	if ev := s.next(t); !strings.Contains(ev.text(), "marker") {
-		t.Errorf("first event = %q; a nil error must send nothing", ev.text())
+	if ev := s.Next(t); !strings.Contains(ev.Text(), "marker") {
+		t.Errorf("first event = %q; a nil error must send nothing", ev.Text())
 	}
 }
 
@@ -271,10 +145,10 @@ func TestBadDSN(t *testing.T) {
 // Flush must have reached the endpoint when Flush returns, whatever the
 // interleaving with the SDK's goroutines (the yields vary it).
 func TestFlushDeliversAtOnce(t *testing.T) {
-	s := newSink(t)
+	s := testmedia.NewSentrySink(t)
 	lost := 0
 	for i := range 300 {
-		r, err := New(s.dsn, "audio-streamer@test", "production")
+		r, err := New(s.DSN, "audio-streamer@test", "production")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,13 +159,10 @@ func TestFlushDeliversAtOnce(t *testing.T) {
 		if !r.Flush(5 * time.Second) {
 			t.Fatal("Flush timed out")
 		}
-		select {
-		case ev := <-s.events:
-			if want := "just before exit " + strconv.Itoa(i); !strings.Contains(ev.text(), want) {
-				t.Fatalf("event %q, want %q", ev.text(), want)
-			}
-		default:
+		if ev, ok := s.TryNext(); !ok {
 			lost++
+		} else if want := "just before exit " + strconv.Itoa(i); !strings.Contains(ev.Text(), want) {
+			t.Fatalf("event %q, want %q", ev.Text(), want)
 		}
 	}
 	if lost > 0 {

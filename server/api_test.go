@@ -64,28 +64,6 @@ func (h *harness) getJSON(t *testing.T, path string, wantStatus int, v any) {
 	}
 }
 
-// objectKeys lists the keys of a JSON object in document order.
-func jsonObjectKeys(t *testing.T, raw []byte) []string {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		t.Fatalf("not an object: %s", raw)
-	}
-	var keys []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, tok.(string))
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return keys
-}
-
 func jsonStations(t *testing.T) []stationSpec {
 	return []stationSpec{
 		{
@@ -175,7 +153,7 @@ func TestJSONEndpoints(t *testing.T) {
 		}
 		// The first track enters the history once listeners hear it, one
 		// burst (0.2 s) after it started.
-		pollUntil(t, 5*time.Second, "history of /humor", func() bool {
+		testmedia.PollUntil(t, 5*time.Second, "history of /humor", func() bool {
 			h.getJSON(t, "/history?route=/humor", 200, &got)
 			return len(got.History) > 0
 		})
@@ -197,7 +175,7 @@ func TestJSONEndpoints(t *testing.T) {
 		for _, path := range []string{"/status-json.xsl", "/status.json"} {
 			var doc struct{ Icestats json.RawMessage }
 			h.getJSON(t, path, 200, &doc)
-			keys := jsonObjectKeys(t, doc.Icestats)
+			keys := testmedia.ObjectKeys(t, doc.Icestats)
 			if want := []string{"admin", "host", "location", "server_id", "server_start", "server_start_iso8601", "source"}; !slices.Equal(keys, want) {
 				t.Errorf("%s: icestats keys %v, want %v", path, keys, want)
 			}
@@ -288,7 +266,7 @@ func TestJSONEndpoints(t *testing.T) {
 // keys in alphabetical order, "dummy":null last, the values a widget reads.
 func checkIcecastSource(t *testing.T, raw json.RawMessage, listenURL, name, title string, listeners int) {
 	t.Helper()
-	keys := jsonObjectKeys(t, raw)
+	keys := testmedia.ObjectKeys(t, raw)
 	if len(keys) == 0 || keys[len(keys)-1] != "dummy" {
 		t.Fatalf("source keys %v: dummy must be last", keys)
 	}
@@ -374,7 +352,7 @@ func TestEmptyStation(t *testing.T) {
 			t.Fatalf("%s /reload-playlist%s: %d %s", tc.method, tc.query, code, b)
 		}
 		st := h.station(t, tc.route)
-		pollUntil(t, 10*time.Second, tc.route+" playing after reload", st.Mount.Ready)
+		testmedia.PollUntil(t, 10*time.Second, tc.route+" playing after reload", st.Mount.Ready)
 		r := h.raw(t, "GET "+tc.route+" HTTP/1.0", "Icy-MetaData: 1")
 		s := newICYStream(t, r)
 		if _, err := s.next(); err != nil {
@@ -397,7 +375,7 @@ func TestEmptyStationStartsOnRescan(t *testing.T) {
 		t.Fatal("empty station ready")
 	}
 	testmedia.WriteFile(t, st.Settings.Dir, "sub/a.mp3", taggedMP3("", "", testmedia.Frames(secondsOfFrames(5))))
-	pollUntil(t, 10*time.Second, "the periodic rescan to start the station", st.Mount.Ready)
+	testmedia.PollUntil(t, 10*time.Second, "the periodic rescan to start the station", st.Mount.Ready)
 	r := h.raw(t, "GET /later HTTP/1.1", "Host: x", "Icy-MetaData: 1")
 	s := newICYStream(t, r)
 	if _, err := s.next(); err != nil {
@@ -518,7 +496,7 @@ func TestNowPlayingIsWhatListenersHear(t *testing.T) {
 		t.Logf("the machine was too slow to look before the change was heard")
 	}
 	// Later /now-playing switches, never before heard.
-	pollUntil(t, 10*time.Second, "/now-playing to show the second track", func() bool {
+	testmedia.PollUntil(t, 10*time.Second, "/now-playing to show the second track", func() bool {
 		h.getJSON(t, "/now-playing?route=np", 200, &got)
 		return got.Track == "Second - Track"
 	})

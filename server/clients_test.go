@@ -166,17 +166,6 @@ func hasFrameChain(b []byte, n int) bool {
 	return false
 }
 
-// freeLoopbackPort returns a loopback port nobody listens on now.
-func freeLoopbackPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // icecastRelayXML is the smallest icecast.xml that relays mounts of ours
 // (icecastRelay blocks), with ICY metadata, to local mounts.
 const icecastRelayXML = `<icecast>
@@ -227,7 +216,7 @@ func startIcecastRelay(t *testing.T, h *harness, relays map[string]string) strin
 		t.Fatal(err)
 	}
 	_, ourPort, _ := net.SplitHostPort(h.addr)
-	port := freeLoopbackPort(t)
+	port := testmedia.FreePort(t)
 	conf := filepath.Join(dir, "icecast.xml")
 	var blocks strings.Builder
 	for route, local := range relays {
@@ -260,7 +249,7 @@ func startIcecastRelay(t *testing.T, h *harness, relays map[string]string) strin
 		}
 	})
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	pollUntil(t, 15*time.Second, "icecast to listen on "+addr, func() bool {
+	testmedia.PollUntil(t, 15*time.Second, "icecast to listen on "+addr, func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("icecast2 exited: %s", out.Bytes())
@@ -279,7 +268,7 @@ func startIcecastRelay(t *testing.T, h *harness, relays map[string]string) strin
 func waitForRelay(t *testing.T, addr, mount string) *rawResp {
 	t.Helper()
 	var r *rawResp
-	pollUntil(t, 20*time.Second, "icecast to relay "+mount, func() bool {
+	testmedia.PollUntil(t, 20*time.Second, "icecast to relay "+mount, func() bool {
 		resp, err := rawRequest(addr, "GET "+mount+" HTTP/1.0", "Icy-MetaData: 1", "User-Agent: audio-streamer-test")
 		if err != nil {
 			return false

@@ -17,6 +17,7 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
+	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
 )
 
 // stationSpec is one station of a test server. Zero settings get the
@@ -99,19 +100,8 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 	for _, mp := range mounts {
 		mp.Start(mctx)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		stopMounts()
-		t.Fatal(err)
-	}
-	sctx, stopServer := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
+	// Registered before the server's cleanup, so it runs after it.
 	t.Cleanup(func() {
-		stopServer()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
 		stopMounts()
 		done := make(chan struct{})
 		go func() {
@@ -126,9 +116,9 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 			t.Error("stations did not stop within 10 s")
 		}
 	})
-	h := &harness{srv: srv, addr: ln.Addr().String()}
+	h := &harness{srv: srv, addr: testmedia.ServeLoopback(t, srv.Serve)}
 	for _, mp := range waitFor {
-		pollUntil(t, 10*time.Second, "station "+mp.Route+" ready", mp.Ready)
+		testmedia.PollUntil(t, 10*time.Second, "station "+mp.Route+" ready", mp.Ready)
 	}
 	return h
 }
@@ -190,19 +180,6 @@ func (h *harness) station(t *testing.T, route string) *Station {
 	}
 	t.Fatalf("no station %s", route)
 	return nil
-}
-
-// pollUntil polls cond every 20 ms until it holds or the deadline passes:
-// for conditions that have no signal to wait on.
-func pollUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // rawResp is a response read off a raw TCP connection: the head exactly as

@@ -51,7 +51,7 @@ func TestListenerLimits(t *testing.T) {
 		refused(t, h.raw(t, "GET / HTTP/1.0"), "too many connections from 127.0.0.1 (limit 2)")
 		// A listener that leaves frees its slot once the station notices.
 		first.conn.Close()
-		pollUntil(t, 10*time.Second, "the slot of a closed listener", func() bool {
+		testmedia.PollUntil(t, 10*time.Second, "the slot of a closed listener", func() bool {
 			r, err := rawRequest(h.addr, "GET / HTTP/1.0")
 			if err != nil {
 				t.Fatal(err)

@@ -160,7 +160,7 @@ func startSteadyListener(t *testing.T, h *harness, route string) *steadyListener
 // time, then requires ≥ 90 % of real time over it and an unbroken stream.
 func (l *steadyListener) check(t *testing.T, window time.Duration) {
 	t.Helper()
-	pollUntil(t, window+10*time.Second, "the steady listener's window", func() bool {
+	testmedia.PollUntil(t, window+10*time.Second, "the steady listener's window", func() bool {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return l.err != nil || !l.start.IsZero() && time.Since(l.start) >= window
@@ -297,7 +297,7 @@ func TestBadClientsDoNotHurtListeners(t *testing.T) {
 			if _, err := io.WriteString(c, "GET / HTTP/1.0\r\n\r\n"); err != nil {
 				t.Fatal(err)
 			}
-			pollUntil(t, 30*time.Second, "the listener that stopped reading to be dropped", func() bool {
+			testmedia.PollUntil(t, 30*time.Second, "the listener that stopped reading to be dropped", func() bool {
 				s := st.Mount.Stats()
 				return s.TimeoutDrops+s.SlowDropped > before.TimeoutDrops+before.SlowDropped
 			})
@@ -335,7 +335,7 @@ func TestBadClientsDoNotHurtListeners(t *testing.T) {
 			if !strings.Contains(err.Error(), "protocol version") {
 				t.Errorf("handshake error %q, want the protocol_version alert", err)
 			}
-			pollUntil(t, 5*time.Second, "the TLS probe to be counted", func() bool {
+			testmedia.PollUntil(t, 5*time.Second, "the TLS probe to be counted", func() bool {
 				return serverWide(t, scrapeMetrics(t, h), "audio_stream_tls_probes_total") == 1
 			})
 		})
@@ -415,15 +415,6 @@ func idleWorkers() int {
 // liveGoroutines is runtime.NumGoroutine without fasthttp's idle workers.
 func liveGoroutines() int { return runtime.NumGoroutine() - idleWorkers() }
 
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
-}
-
 // TestConnectionChurnLeavesNothingBehind: 200 clients that connect and
 // close at once and 50 that send half a request and vanish leave no
 // goroutine and no file descriptor behind, and the station plays on.
@@ -435,12 +426,12 @@ func TestConnectionChurnLeavesNothingBehind(t *testing.T) {
 	})
 	steady := startSteadyListener(t, h, "/")
 	scrapeMetrics(t, h) // warm up what the first request starts lazily
-	pollUntil(t, 10*time.Second, "the steady listener's burst", func() bool {
+	testmedia.PollUntil(t, 10*time.Second, "the steady listener's burst", func() bool {
 		steady.mu.Lock()
 		defer steady.mu.Unlock()
 		return !steady.start.IsZero()
 	})
-	goroutines, fds := liveGoroutines(), openFDs(t)
+	goroutines, fds := liveGoroutines(), testmedia.OpenFDs(t)
 
 	var wg sync.WaitGroup
 	for i := range 250 {
@@ -460,9 +451,9 @@ func TestConnectionChurnLeavesNothingBehind(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	pollUntil(t, 10*time.Second, fmt.Sprintf("goroutines back to %d", goroutines), func() bool { return liveGoroutines() <= goroutines })
-	pollUntil(t, 10*time.Second, fmt.Sprintf("open files back to %d", fds), func() bool { return openFDs(t) <= fds })
-	t.Logf("goroutines %d (plus %d idle fasthttp workers), open files %d", liveGoroutines(), idleWorkers(), openFDs(t))
+	testmedia.PollUntil(t, 10*time.Second, fmt.Sprintf("goroutines back to %d", goroutines), func() bool { return liveGoroutines() <= goroutines })
+	testmedia.PollUntil(t, 10*time.Second, fmt.Sprintf("open files back to %d", fds), func() bool { return testmedia.OpenFDs(t) <= fds })
+	t.Logf("goroutines %d (plus %d idle fasthttp workers), open files %d", liveGoroutines(), idleWorkers(), testmedia.OpenFDs(t))
 	steady.check(t, 3*time.Second)
 	if !h.station(t, "/").Mount.Ready() {
 		t.Error("station stopped")
@@ -485,7 +476,7 @@ func TestAllBrokenFolderAnswers503(t *testing.T) {
 		stationSpec{Station: config.Station{Route: "/ok"}, files: map[string][]byte{"a.mp3": taggedMP3("A", "B", testmedia.Frames(secondsOfFrames(10)))}},
 	)
 	st := h.station(t, "/broken")
-	pollUntil(t, 10*time.Second, "both broken files to be tried", func() bool { return st.Mount.Stats().FilesSkipped >= 2 })
+	testmedia.PollUntil(t, 10*time.Second, "both broken files to be tried", func() bool { return st.Mount.Stats().FilesSkipped >= 2 })
 	r := h.raw(t, "GET /broken HTTP/1.0", "Icy-MetaData: 1")
 	body, _ := io.ReadAll(r.body)
 	if r.status != "HTTP/1.0 503 Service Unavailable" || !bytes.Contains(body, []byte("station /broken has no playable audio")) ||

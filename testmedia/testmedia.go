@@ -4,6 +4,10 @@
 //
 // Tests that must pass on any fresh clone build their input with this package;
 // tests against real media or real players call Corpus or RequireTool.
+//
+// It also holds what the tests of several packages share: a local Sentry
+// endpoint (SentrySink), bounded polling (PollUntil), free ports, open-file
+// counts and TLS certificates.
 package testmedia
 
 import (
@@ -145,7 +149,8 @@ func ID3v2(artist, title string, padding int) []byte {
 	return append(hdr, body...)
 }
 
-// ID3v1 returns a 128-byte ID3v1.1 tag.
+// ID3v1 returns a 128-byte ID3v1.1 tag; the fields are copied byte for byte,
+// so tests can pass legacy (non-UTF-8) text.
 func ID3v1(artist, title string) []byte {
 	b := make([]byte, 128)
 	copy(b, "TAG")

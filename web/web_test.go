@@ -164,29 +164,18 @@ genre = "Jazz"
 	for _, st := range list {
 		st.Mount.Start(mctx)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		stopMounts()
-		t.Fatal(err)
-	}
-	r.addr = ln.Addr().String()
-	srv := &server.Server{Stations: list, ServerID: "audio-streamer"}
-	sctx, stopServer := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
+	// Registered before the server's cleanup, so it runs after it.
 	t.Cleanup(func() {
-		stopServer()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
 		stopMounts()
 		for _, st := range list {
 			st.Mount.Wait()
 		}
 	})
+	srv := &server.Server{Stations: list, ServerID: "audio-streamer"}
+	r.addr = testmedia.ServeLoopback(t, srv.Serve)
 	for _, route := range []string{"/", "/humor"} {
 		mp := r.stations[route].Mount
-		waitGo(t, 10*time.Second, "station "+route+" on the air", mp.Ready)
+		testmedia.PollUntil(t, 10*time.Second, "station "+route+" on the air", mp.Ready)
 	}
 	return r
 }
@@ -211,18 +200,6 @@ func (r *radio) nowPlaying(t *testing.T, route string) nowPlaying {
 		t.Fatal(err)
 	}
 	return np
-}
-
-// waitGo polls a Go condition every 50 ms, up to limit.
-func waitGo(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // flakyProxy stands between the browser and the server so the test can
@@ -714,7 +691,7 @@ func TestPlayerInChromium(t *testing.T) {
 	if st.Rows["/"].Pressed || st.Media != 1 {
 		t.Errorf("after switching: / pressed %v, %d media elements", st.Rows["/"].Pressed, st.Media)
 	}
-	waitGo(t, 10*time.Second, "the server to see the listener move", func() bool {
+	testmedia.PollUntil(t, 10*time.Second, "the server to see the listener move", func() bool {
 		return r.stations["/"].Mount.Stats().Listeners == 0 && r.stations["/humor"].Mount.Stats().Listeners == 1
 	})
 	if got, want := st.Rows["/humor"].Track, r.nowPlaying(t, "/humor").Track; got != want {
@@ -727,7 +704,7 @@ func TestPlayerInChromium(t *testing.T) {
 	b.wait(t, 5*time.Second, "paused", func(st pageState) bool {
 		return st.Paused && !st.Rows["/humor"].Pressed && st.Status == "Paused"
 	})
-	waitGo(t, 10*time.Second, "the server to see the listener leave", func() bool {
+	testmedia.PollUntil(t, 10*time.Second, "the server to see the listener leave", func() bool {
 		return r.stations["/humor"].Mount.Stats().Listeners == 0
 	})
 	step("paused")
@@ -750,7 +727,7 @@ func TestPlayerInChromium(t *testing.T) {
 	// 8. A station that answers 503 is retried with backoff, not hammered.
 	b.do(t, "press play on /empty", chromedp.Click(playButton("/empty")))
 	b.wait(t, 10*time.Second, `"Reconnecting…" for /empty`, func(st pageState) bool { return strings.HasPrefix(st.Status, "Reconnecting…") })
-	waitGo(t, 15*time.Second, "three tries of /empty", func() bool { return len(b.log.attempts("/empty?t=")) >= 3 })
+	testmedia.PollUntil(t, 15*time.Second, "three tries of /empty", func() bool { return len(b.log.attempts("/empty?t=")) >= 3 })
 	tries := b.log.attempts("/empty?t=")
 	if gap := tries[2].at.Sub(tries[0].at); gap < 2500*time.Millisecond {
 		t.Errorf("three tries of a 503 station within %v: no backoff", gap)

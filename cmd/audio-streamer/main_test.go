@@ -13,7 +13,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -44,18 +43,6 @@ type proc struct {
 	done     chan struct{} // closed once the process has exited
 	state    *os.ProcessState
 	exitedAt time.Time
-}
-
-// freePort returns a loopback port that was free a moment ago (config
-// refuses port 0, so the server cannot pick one itself).
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // baseEnv is a small, fixed environment: the test's own (PORT, SENTRY_DSN,
@@ -329,7 +316,7 @@ func TestBadConfigFailsFast(t *testing.T) {
 			port := 0
 			args := c.args
 			if c.port {
-				port = freePort(t)
+				port = testmedia.FreePort(t)
 				args = append([]string{"--host", "127.0.0.1", "--port", strconv.Itoa(port)}, c.args...)
 			}
 			p := start(t, port, args, c.env...)
@@ -373,7 +360,7 @@ func TestGracefulShutdown(t *testing.T) {
 			// Only WAV files, so an ffmpeg encoder is always running.
 			testmedia.WriteFile(t, dir, "a.wav", testmedia.WAV(20, 22050, 1, 16))
 			testmedia.WriteFile(t, dir, "b.wav", testmedia.WAV(20, 22050, 1, 16))
-			port := freePort(t)
+			port := testmedia.FreePort(t)
 			// Debug logs say how each listener left.
 			p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", dir, "--log-level", "debug"})
 			p.ready()
@@ -532,111 +519,6 @@ func aliveOf(procs map[int]procStat) []int {
 
 // --- 3. Sentry ---
 
-// sentEvent is the part of a Sentry event these tests look at.
-type sentEvent struct {
-	Level       string            `json:"level"`
-	Release     string            `json:"release"`
-	Environment string            `json:"environment"`
-	Tags        map[string]string `json:"tags"`
-	Exception   []struct {
-		Value string `json:"value"`
-	} `json:"exception"`
-}
-
-func (e sentEvent) text() string {
-	var parts []string
-	for _, x := range e.Exception {
-		parts = append(parts, x.Value)
-	}
-	return strings.Join(parts, " | ")
-}
-
-// sentrySink is a local Sentry endpoint receiving the SDK's real envelopes.
-type sentrySink struct {
-	dsn    string
-	events chan sentEvent
-}
-
-func newSentrySink(t *testing.T) *sentrySink {
-	t.Helper()
-	s := &sentrySink{events: make(chan sentEvent, 100)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			t.Errorf("sentry sink: %v", err)
-			return
-		}
-		for _, ev := range envelopeEvents(t, body) {
-			s.events <- ev
-		}
-	}))
-	t.Cleanup(srv.Close)
-	s.dsn = "http://public@" + srv.Listener.Addr().String() + "/1"
-	return s
-}
-
-// received returns the events that have arrived so far, without waiting.
-func (s *sentrySink) received() []sentEvent {
-	var out []sentEvent
-	for {
-		select {
-		case ev := <-s.events:
-			out = append(out, ev)
-		default:
-			return out
-		}
-	}
-}
-
-// envelopeEvents decodes the "event" items of a Sentry envelope: a header
-// line, then per item a header line and a payload of "length" bytes (or up
-// to the next newline).
-func envelopeEvents(t *testing.T, body []byte) []sentEvent {
-	r := bufio.NewReader(bytes.NewReader(body))
-	if _, err := r.ReadBytes('\n'); err != nil {
-		t.Errorf("sentry sink: no envelope header in %q", body)
-		return nil
-	}
-	var out []sentEvent
-	for {
-		line, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) == 0 {
-			if err != nil {
-				return out
-			}
-			continue
-		}
-		var h struct {
-			Type   string `json:"type"`
-			Length *int   `json:"length"`
-		}
-		if err := json.Unmarshal(line, &h); err != nil {
-			t.Errorf("sentry sink: item header %q: %v", line, err)
-			return out
-		}
-		var payload []byte
-		if h.Length != nil {
-			payload = make([]byte, *h.Length)
-			if _, err := io.ReadFull(r, payload); err != nil {
-				t.Errorf("sentry sink: short item: %v", err)
-				return out
-			}
-		} else if payload, err = r.ReadBytes('\n'); err != nil && err != io.EOF {
-			t.Errorf("sentry sink: %v", err)
-			return out
-		}
-		if h.Type != "event" {
-			continue
-		}
-		var ev sentEvent
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			t.Errorf("sentry sink: event: %v", err)
-			continue
-		}
-		out = append(out, ev)
-	}
-}
-
 func TestSentryReportsSkippedFile(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -647,13 +529,13 @@ func TestSentryReportsSkippedFile(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			sink := newSentrySink(t)
+			sink := testmedia.NewSentrySink(t)
 			dir := t.TempDir()
 			testmedia.WriteFile(t, dir, "a.mp3", track("A", 40))
 			broken := testmedia.WriteFile(t, dir, "broken.mp3", []byte("these are notes, not audio\n"))
 			testmedia.WriteFile(t, dir, "c.mp3", track("C", 40))
-			port := freePort(t)
-			env := []string{"SENTRY_DSN=" + sink.dsn}
+			port := testmedia.FreePort(t)
+			env := []string{"SENTRY_DSN=" + sink.DSN}
 			if c.envVar != "" {
 				env = append(env, c.envVar)
 			}
@@ -665,18 +547,18 @@ func TestSentryReportsSkippedFile(t *testing.T) {
 			if code, _ := p.wait(10 * time.Second); code != 0 {
 				t.Errorf("exit status %d, want 0", code)
 			}
-			events := sink.received()
-			var ev *sentEvent
+			events := sink.Received()
+			var ev *testmedia.SentryEvent
 			for i := range events {
-				if strings.Contains(events[i].text(), broken) {
+				if strings.Contains(events[i].Text(), broken) {
 					ev = &events[i]
 				}
 			}
 			if ev == nil {
 				t.Fatalf("no event naming %s had arrived when the server exited; got %d events: %+v", broken, len(events), events)
 			}
-			if !strings.Contains(ev.text(), "no MPEG audio frames") {
-				t.Errorf("exception %q does not say why the file was skipped", ev.text())
+			if !strings.Contains(ev.Text(), "no MPEG audio frames") {
+				t.Errorf("exception %q does not say why the file was skipped", ev.Text())
 			}
 			if ev.Level != "error" {
 				t.Errorf("level %q, want error", ev.Level)
@@ -696,25 +578,25 @@ func TestSentryReportsSkippedFile(t *testing.T) {
 
 func TestSentryReportsStartupFailure(t *testing.T) {
 	t.Parallel()
-	sink := newSentrySink(t)
+	sink := testmedia.NewSentrySink(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer busy.Close()
 	port := busy.Addr().(*net.TCPAddr).Port
-	p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", t.TempDir()}, "SENTRY_DSN="+sink.dsn)
+	p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", t.TempDir()}, "SENTRY_DSN="+sink.DSN)
 	if code, _ := p.wait(10 * time.Second); code != 1 {
 		t.Errorf("exit status %d with the port in use, want 1", code)
 	}
 	p.waitLine(time.Second, "cannot listen", p.addr)
-	events := sink.received()
+	events := sink.Received()
 	if len(events) == 0 {
 		t.Fatal("the startup failure had not reached Sentry when the process exited")
 	}
 	ev := events[0]
-	if !containsAll(ev.text(), "startup", p.addr, "address already in use") {
-		t.Errorf("exception %q, want the listen failure with its address", ev.text())
+	if !containsAll(ev.Text(), "startup", p.addr, "address already in use") {
+		t.Errorf("exception %q, want the listen failure with its address", ev.Text())
 	}
 	if ev.Environment != "production" || !strings.HasPrefix(ev.Release, "audio-streamer@") {
 		t.Errorf("environment %q release %q", ev.Environment, ev.Release)
@@ -727,7 +609,7 @@ func TestJSONDebugLogs(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := testmedia.WriteFile(t, dir, "one.mp3", track("Json Title", 60))
-	port := freePort(t)
+	port := testmedia.FreePort(t)
 	p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", dir,
 		"--log-format", "json", "--log-level", "debug"})
 	p.ready()
@@ -795,7 +677,7 @@ func TestMetricsHealthAndTextLogs(t *testing.T) {
 	testmedia.WriteFile(t, good, "b.mp3", track("B", 38))
 	testmedia.WriteFile(t, other, "broken.mp3", []byte("not audio"))
 	testmedia.WriteFile(t, other, "fine.mp3", track("Fine", 38))
-	port := freePort(t)
+	port := testmedia.FreePort(t)
 	routes := fmt.Sprintf(`{"other": %q}`, other)
 	p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", good, "--directory-routes", routes})
 	p.ready()
@@ -906,7 +788,7 @@ func pollUntil(t *testing.T, what string, cond func() (bool, string)) {
 func TestReadyzEmptyFolder(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	port := freePort(t)
+	port := testmedia.FreePort(t)
 	p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", dir})
 	p.ready()
 	p.waitLine(5*time.Second, "nothing to play")
@@ -929,7 +811,7 @@ func TestNoArgumentsPlaysDemo(t *testing.T) {
 	if _, err := os.Stat("/app/audio"); err == nil {
 		t.Skip("/app/audio exists here, so the server plays it instead of the demo")
 	}
-	port := freePort(t)
+	port := testmedia.FreePort(t)
 	// Only --port: the README runs it bare. HOST keeps it off other interfaces.
 	p := start(t, port, []string{"--port", strconv.Itoa(port)}, "HOST=127.0.0.1")
 	p.waitLine(10*time.Second, "bundled demo station")
