@@ -42,7 +42,7 @@ type stationJSON struct {
 
 func (s *Server) describe(st *Station, scheme, host string, now time.Time) stationJSON {
 	set := st.Settings
-	stats := st.Mount.Stats()
+	stats := s.stats.get(st, now)
 	j := stationJSON{
 		Route: set.Route, URL: icy.URLFromHost(scheme, host, set.Route),
 		Name: set.Name, Description: set.Description, Genre: set.Genre, Mode: string(set.Mode),
@@ -291,9 +291,10 @@ func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var sources []icy.SourceInfo
+	now := time.Now()
 	for _, st := range s.sortedStations() {
 		set := st.Settings
-		stats := st.Mount.Stats()
+		stats := s.stats.get(st, now)
 		src := icy.SourceInfo{
 			Bitrate: set.Bitrate, Genre: set.Genre, ListenerPeak: stats.Peak, Listeners: stats.Listeners,
 			ListenURL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), ServerDescription: set.Description,
@@ -346,7 +347,7 @@ func (s *Server) playlistFile(ctx *fasthttp.RequestCtx, p string) bool {
 	}
 	set := st.Settings
 	e := icy.Entry{URL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), Name: set.Name, Description: set.Description,
-		Genre: set.Genre, InfoURL: set.URL, Bitrate: set.Bitrate, Listeners: st.Mount.Stats().Listeners}
+		Genre: set.Genre, InfoURL: set.URL, Bitrate: set.Bitrate, Listeners: s.stats.get(st, time.Now()).Listeners}
 	if t := st.Mount.NowPlaying(); t != nil {
 		e.Title = t.Display
 	}

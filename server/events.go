@@ -13,8 +13,9 @@ import (
 // events is a Server-Sent Events feed of every station's state (what
 // listeners hear, listener counts), sent on connect and whenever it
 // changes; checked twice a second, with a keep-alive comment every 15 s.
-// SSE over polling: one connection, changes arrive within half a second,
-// and EventSource reconnects by itself.
+// SSE over polling: one connection, changes arrive within a second (a
+// tick plus the age of the shared Stats), and EventSource reconnects by
+// itself.
 func (s *Server) events(ctx *fasthttp.RequestCtx) {
 	if !methodIs(ctx, "GET") {
 		return
@@ -36,14 +37,8 @@ func (s *Server) events(ctx *fasthttp.RequestCtx) {
 		lastWrite := time.Time{}
 		w.WriteString("retry: 3000\n\n")
 		for {
-			list := make([]stationJSON, 0, len(s.Stations))
 			now := time.Now()
-			for _, st := range s.sortedStations() {
-				d := s.describe(st, sch, h, now)
-				d.ElapsedS = 0 // changes every tick; the page computes it
-				list = append(list, d)
-			}
-			body, _ := json.Marshal(list)
+			body := s.eventsBody(sch, h, now)
 			switch {
 			case string(body) != string(last):
 				w.WriteString("event: stations\ndata: ")
@@ -64,6 +59,24 @@ func (s *Server) events(ctx *fasthttp.RequestCtx) {
 			}
 		}
 	})
+}
+
+// eventsBody is the data of a stations event: every station as /streams
+// describes it, so with Stats shared by all pages (see statsCache), but
+// without the elapsed time, which changes every tick (the page computes it),
+// and with the station's nominal delay rather than its listeners' average,
+// which moves by milliseconds as they join and would send every page an
+// event for nothing it shows (/streams has the average).
+func (s *Server) eventsBody(sch, h string, now time.Time) []byte {
+	list := make([]stationJSON, 0, len(s.Stations))
+	for _, st := range s.sortedStations() {
+		d := s.describe(st, sch, h, now)
+		d.ElapsedS = 0
+		d.DelayS = round3(st.Mount.BurstDelay().Seconds())
+		list = append(list, d)
+	}
+	body, _ := json.Marshal(list)
+	return body
 }
 
 func (s *Server) webPage(ctx *fasthttp.RequestCtx) {

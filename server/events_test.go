@@ -5,13 +5,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/config"
+	"github.com/aposazhennikov/stream-audio-to-web/mount"
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/web"
 )
@@ -187,6 +192,134 @@ func TestEventsQuietWhileNothingChanges(t *testing.T) {
 		t.Errorf("event while nothing changed: %s", ev.data)
 	case <-time.After(2 * time.Second):
 	}
+}
+
+// TestEventsShareStats: with many pages open, each station's Stats (a
+// walk over all its listeners) is read at most once per statsMaxAge for
+// all of them together, and every page still sees a listener join.
+func TestEventsShareStats(t *testing.T) {
+	var reads atomic.Int64
+	srv := &Server{}
+	srv.stats.read = func(st *Station) mount.Stats {
+		reads.Add(1)
+		return st.Mount.Stats()
+	}
+	long := append(testmedia.ID3v2("A", "Long", 0), testmedia.Frames(4000)...)
+	h := startHarness(t, srv,
+		stationSpec{Station: config.Station{Route: "/", Shuffle: false}, files: map[string][]byte{"long.mp3": long}},
+		stationSpec{Station: config.Station{Route: "/talk", Shuffle: false}, files: map[string][]byte{"long.mp3": long}},
+	)
+	// Nothing reads Stats through the cache before the first page opens.
+	start := time.Now()
+	const pages = 20
+	var feeds []<-chan sseEvent
+	for range pages {
+		_, events := sseSubscribe(t, h)
+		feeds = append(feeds, events)
+	}
+	for i, events := range feeds {
+		if ev := sseNext(t, events, 5*time.Second); len(ev.stations) != 2 || ev.stations[1].Listeners != 0 {
+			t.Fatalf("page %d: first event %s", i, ev.data)
+		}
+	}
+	h.raw(t, "GET /talk HTTP/1.0", "Host: "+h.addr)
+	for _, events := range feeds {
+		sseUntil(t, events, 5*time.Second, "/talk at 1 listener", func(m map[string]stationJSON) bool { return m["/talk"].Listeners == 1 })
+	}
+	// Reads are at least statsMaxAge apart per station, whatever the
+	// machine's speed. Without sharing every page reads every station on
+	// each tick: here at least pages × 2 stations × 2 events.
+	n := reads.Load()
+	limit := 2 * (int64(time.Since(start)/statsMaxAge) + 1)
+	if n > limit || n == 0 {
+		t.Errorf("%d Stats reads for %d pages over %v, want 1..%d (one per station per %v)", n, pages, time.Since(start).Round(time.Millisecond), limit, statsMaxAge)
+	}
+}
+
+// BenchmarkEventsBody50Pages is one /events tick of 50 open pages over 2
+// stations of 500 listeners each: "shared" as served (one Stats read per
+// station per tick), "per-page" as if every page read Stats itself.
+func BenchmarkEventsBody50Pages(b *testing.B) {
+	const pages = 50
+	srv := benchEventsServer(b, 2, 500)
+	now := time.Now() // the cache's clock: it must only go forward
+	for _, bc := range []struct {
+		name string
+		age  time.Duration // clock advance between pages
+	}{{"shared", 0}, {"per-page", statsMaxAge}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var reads atomic.Int64
+			srv.stats.read = func(st *Station) mount.Stats {
+				reads.Add(1)
+				return st.Mount.Stats()
+			}
+			size := 0
+			for b.Loop() {
+				now = now.Add(time.Hour) // a new tick: the previous reads are stale
+				for p := range pages {
+					size = len(srv.eventsBody("http", "radio.example:8000", now.Add(time.Duration(p)*bc.age)))
+				}
+			}
+			b.ReportMetric(float64(reads.Load())/float64(b.N), "stats-reads/op")
+			b.ReportMetric(float64(size), "body-bytes")
+		})
+	}
+}
+
+// benchEventsServer is a Server, not serving, whose stations each play
+// to n listeners on loopback TCP that read everything.
+func benchEventsServer(b *testing.B, stations, n int) *Server {
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := &Server{}
+	var conns []net.Conn
+	b.Cleanup(func() {
+		cancel()
+		for _, st := range srv.Stations {
+			st.Mount.Wait()
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		ln.Close()
+	})
+	for i := range stations {
+		route := fmt.Sprintf("/s%d", i)
+		dir := b.TempDir()
+		testmedia.WriteFile(b, dir, "long.mp3", testmedia.ID3v2("Artist", "Title", 0), testmedia.Frames(secondsOfFrames(120)))
+		mp := &mount.Mountpoint{
+			Route:   route,
+			Station: mount.Config{Route: route, Burst: time.Second, PublishInterval: 200 * time.Millisecond, Shards: 2},
+			Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+		}
+		mp.Start(ctx)
+		srv.Stations = append(srv.Stations, &Station{Settings: config.Station{Route: route, Name: "Station " + route, Mode: config.ModeRadio}, Mount: mp})
+		testmedia.PollUntil(b, 10*time.Second, route+" ready", mp.Ready)
+		for range n {
+			c, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
+			if err != nil {
+				b.Fatal(err)
+			}
+			conns = append(conns, c)
+			go io.Copy(io.Discard, c)
+			s, err := ln.AcceptTCP()
+			if err != nil {
+				b.Fatal(err)
+			}
+			conns = append(conns, s)
+			if err := mp.Join(s, nil, 0, s.RemoteAddr().String(), "bench", nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if got := mp.Stats().Listeners; got != n {
+			b.Fatalf("%s: %d listeners, want %d", route, got, n)
+		}
+	}
+	return srv
 }
 
 func TestEventsMethods(t *testing.T) {

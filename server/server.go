@@ -58,6 +58,7 @@ type Server struct {
 	perIP    sync.Map // ip string → *atomic.Int64: open stream connections
 	tlsProbe atomic.Uint64
 	badReqs  atomic.Uint64
+	stats    statsCache // per-station Stats shared by /events and the status endpoints
 
 	acceptErrs     atomic.Uint64
 	lastExhaustLog atomic.Int64
