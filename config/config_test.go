@@ -201,6 +201,10 @@ func TestErrors(t *testing.T) {
 			want: `config: publish_interval: "fast" from PATH:1: expected a duration 20ms..1s like "200ms"`, line: 1},
 		{name: "integer duration", file: "publish_interval = 5\n",
 			want: `config: publish_interval: "5" from PATH:1: expected a duration 20ms..1s like "200ms"`, line: 1},
+		{name: "duration out of range from env", env: map[string]string{"PUBLISH_INTERVAL": "5s"},
+			want: `config: publish_interval: "5s" from env PUBLISH_INTERVAL: expected a duration 20ms..1s like "200ms"`},
+		{name: "tls port from flag without files", args: []string{"--tls-port", "8443"},
+			want: `config: tls_port: "8443" from flag --tls-port: expected 0 unless tls_cert and tls_key are set`},
 		{name: "duration out of range", file: "write_timeout = \"0s\"\n",
 			want: `config: write_timeout: "0s" from PATH:1: expected a duration 1s..1h like "10s"`, line: 1},
 		{name: "negative rescan", file: "rescan_interval = \"-1s\"\n",
@@ -552,7 +556,7 @@ func TestHomeExpansion(t *testing.T) {
 	env := map[string]string{
 		"HOME":             home,
 		"DIRECTORY_ROUTES": `{"humor": "~/humor/"}`,
-		"TLS_CERT":         "~/ignored", // not a setting: must have no effect
+		"TLS_CERTIFICATE":  "~/ignored", // not a setting: must have no effect
 	}
 	c := mustLoad(t, []string{"--config", "~/as.toml", "--audio-dir", "~/music"}, env)
 	tests := []struct{ name, got, want string }{
@@ -622,6 +626,16 @@ func TestEnvValues(t *testing.T) {
 		{"ADMIN_TOKEN", map[string]string{"ADMIN_TOKEN": "s3cret"}, func(c *config.Config) bool { return c.AdminToken == "s3cret" }},
 		{"SENTRY_DSN and ENVIRONMENT", map[string]string{"SENTRY_DSN": "https://k@x/1", "ENVIRONMENT": "staging"},
 			func(c *config.Config) bool { return c.SentryDSN == "https://k@x/1" && c.Environment == "staging" }},
+		{"STATE_DIR", map[string]string{"STATE_DIR": "/var/lib/audio-streamer"}, func(c *config.Config) bool { return c.StateDir == "/var/lib/audio-streamer" }},
+		{"timings", map[string]string{"PUBLISH_INTERVAL": "250ms", "WRITE_TIMEOUT": "1m", "HEADER_TIMEOUT": "5s", "RESCAN_INTERVAL": "0"},
+			func(c *config.Config) bool {
+				return c.PublishInterval == 250*time.Millisecond && c.WriteTimeout == time.Minute && c.HeaderTimeout == 5*time.Second && c.RescanInterval == 0
+			}},
+		{"listener limits", map[string]string{"MAX_LISTENERS": "5000", "MAX_CONNS_PER_IP": "4"},
+			func(c *config.Config) bool { return c.MaxListeners == 5000 && c.MaxConnsPerIP == 4 }},
+		{"TLS", map[string]string{"TLS_CERT": "/c.pem", "TLS_KEY": "/k.pem", "TLS_PORT": "8443"},
+			func(c *config.Config) bool { return c.TLSCert == "/c.pem" && c.TLSKey == "/k.pem" && c.TLSPort == 8443 }},
+		{"FFMPEG_PATH", map[string]string{"FFMPEG_PATH": "/opt/ffmpeg/bin/ffmpeg"}, func(c *config.Config) bool { return c.FFmpegPath == "/opt/ffmpeg/bin/ffmpeg" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
