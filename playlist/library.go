@@ -130,12 +130,6 @@ func (l *Library) Abs(t Track) string {
 	return filepath.Join(l.dir, rel)
 }
 
-// Open opens t for reading through os.Root, so a symlink that was swapped
-// after the scan still cannot lead outside the folder.
-func (l *Library) Open(t Track) (*os.File, error) {
-	return os.OpenInRoot(l.dir, filepath.FromSlash(t.Rel))
-}
-
 // Tracks returns a copy of the track list, sorted by Rel.
 func (l *Library) Tracks() []Track { return slices.Clone(l.snap.Load().tracks) }
 
