@@ -1,11 +1,8 @@
 package testmedia
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net"
-	"os"
 	"testing"
 )
 
@@ -19,40 +16,6 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// OpenFDs counts this process's open file descriptors, for leak checks; it
-// skips the test where /proc is missing.
-func OpenFDs(t testing.TB) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
-}
-
-// ObjectKeys returns the keys of the JSON object raw in wire order (which
-// decoding into a map loses).
-func ObjectKeys(t testing.TB, raw []byte) []string {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		t.Fatalf("not an object: %s (%v)", raw, err)
-	}
-	var keys []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, tok.(string))
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return keys
 }
 
 // ServeLoopback runs serve on a fresh 127.0.0.1 listener and returns its
