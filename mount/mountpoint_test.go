@@ -93,6 +93,38 @@ func TestIndividualModeReleasesEverything(t *testing.T) {
 	}
 }
 
+// A listener whose connection cannot be taken over (here: already closed;
+// in production: no descriptors left) must not keep its private station
+// running with a listener that is not there.
+func TestIndividualJoinFailureStopsItsStation(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "a.mp3", testmedia.Frames(300))
+	m := &Mountpoint{
+		Route: "/solo", Individual: true,
+		Station: Config{Burst: time.Second, PublishInterval: 50 * time.Millisecond},
+		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+	}
+	startMount(t, m)
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, srv := dialPair(t, ln)
+	defer client.Close()
+	srv.Close()
+	left := make(chan struct{})
+	if err := m.Join(srv, []byte("H\r\n\r\n"), 0, "test", "test", func() { close(left) }); err == nil {
+		t.Fatal("Join of a closed connection succeeded")
+	}
+	select {
+	case <-left:
+	default:
+		t.Fatal("onLeave did not run for a listener that failed to join")
+	}
+	testmedia.PollUntil(t, 15*time.Second, "the private station to end", func() bool { return m.Stats().Listeners == 0 })
+}
+
 func TestRadioResumesAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	testmedia.WriteFile(t, dir, "long.mp3", testmedia.Frames(5000))

@@ -515,19 +515,14 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 // is sent first, then the burst, right away from the caller's goroutine so
 // playback starts at once; afterwards a shard takes over. The station owns
 // conn from here on and closes it; onLeave (may be nil) runs when it does.
-func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string, onLeave func()) (*Listener, error) {
-	sock, err := detach(conn)
-	if err != nil {
-		if onLeave != nil {
-			onLeave()
-		}
-		return nil, err
-	}
+// A listener that fails to join is counted and dropped like any other, so
+// an individual listener's station sees it leave and stops.
+func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, userAgent string, onLeave func()) (l *Listener, err error) {
 	now := s.clock.Now()
 	delay := s.BurstDelay()
 	blk, off := s.ring.JoinPoint(now, delay)
-	l := &Listener{
-		sock: sock, head: head, blk: blk, off: off,
+	l = &Listener{
+		head: head, blk: blk, off: off,
 		icy: icy.NewInterleave(metaint), joined: now, lastProgress: now,
 		joinDelay: delay, Remote: remote, onLeave: onLeave,
 	}
@@ -538,6 +533,22 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	for p := s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
 	}
 	s.sessions.Add(1)
+	settled := false // dropped, or handed to a shard
+	defer func() {
+		if v := recover(); v != nil {
+			if !settled {
+				s.drop(l, fmt.Errorf("panic while joining: %v", v))
+			}
+			panic(v)
+		}
+	}()
+	if l.sock, err = detach(conn); err != nil {
+		// Mostly EMFILE: the process is out of descriptors.
+		err = fmt.Errorf("taking over the connection: %w", err)
+		settled = true
+		s.drop(l, err)
+		return nil, err
+	}
 	sc, _ := s.joinScratch.Get().(*scratch)
 	if sc == nil {
 		sc = newScratch()
@@ -545,10 +556,12 @@ func (s *Station) Join(conn *net.TCPConn, head []byte, metaint int, remote, user
 	err = l.flush(s.ring, sc, now, s.cfg.WriteTimeout)
 	s.joinScratch.Put(sc)
 	if err != nil {
+		settled = true
 		s.drop(l, err)
 		return nil, err
 	}
 	sh := s.shards[s.nextShard.Add(1)%uint64(len(s.shards))]
+	settled = true
 	if !sh.add(l) {
 		s.drop(l, ErrStopped)
 		return nil, ErrStopped
@@ -641,6 +654,9 @@ func (s *Station) Position() (Position, bool) {
 
 // Live is the track on the live edge (what the station has just read).
 func (s *Station) Live() *TrackInfo { return s.live.Load() }
+
+// Listeners is the number of connected listeners (Stats without the walk).
+func (s *Station) Listeners() int { return int(s.listeners.Load()) }
 
 // Stats returns the station's counters.
 func (s *Station) Stats() Stats {
