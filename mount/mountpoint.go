@@ -274,6 +274,15 @@ func (m *Mountpoint) BurstDelay() time.Duration {
 	return m.Station.Burst
 }
 
+// Listeners is the number of connected listeners, without the walk over
+// them that Stats makes: for limit checks on every new connection.
+func (m *Mountpoint) Listeners() int {
+	if m.radio != nil {
+		return m.radio.Listeners()
+	}
+	return int(m.listeners.Load())
+}
+
 // Stats returns the route's counters.
 func (m *Mountpoint) Stats() Stats {
 	if m.radio != nil {

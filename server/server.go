@@ -214,7 +214,7 @@ func (s *Server) sortedStations() []*Station {
 func (s *Server) totalListeners() int {
 	n := 0
 	for _, st := range s.Stations {
-		n += st.Mount.Stats().Listeners
+		n += st.Mount.Listeners()
 	}
 	return n
 }

@@ -31,7 +31,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
 		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: station %s has no playable audio yet (folder %s). It starts by itself when a playable file appears.", set.Route, set.Dir))
 		return
 	}
-	if set.MaxListeners > 0 && st.Mount.Stats().Listeners >= set.MaxListeners {
+	if set.MaxListeners > 0 && st.Mount.Listeners() >= set.MaxListeners {
 		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: station %s is full (%d listeners)", set.Route, set.MaxListeners))
 		return
 	}
