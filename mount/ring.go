@@ -119,13 +119,16 @@ func (r *Ring) JoinPoint(now time.Time, delay time.Duration) (b *Block, off int)
 
 // BurstDelay converts a burst given in bytes into audio time at the rate of
 // the newest block, so byte and time settings join listeners the same way.
+// It is a whole number of frames: padding makes a CBR block a byte longer
+// or shorter now and then, and a delay that moved with it would move every
+// "now playing" time with it (and wake every /events page).
 func (r *Ring) BurstDelay(bytes int) time.Duration {
 	t := r.tail.Load()
 	if t == nil || len(t.Data) == 0 {
 		return 0
 	}
-	dur := time.Duration(len(t.Frames)) * t.FrameDur
-	return time.Duration(int64(bytes) * int64(dur) / int64(len(t.Data)))
+	frames := (int64(bytes)*int64(len(t.Frames)) + int64(len(t.Data))/2) / int64(len(t.Data))
+	return time.Duration(frames) * t.FrameDur
 }
 
 // TrackAt returns the track whose audio was on the live edge at t: with t
