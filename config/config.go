@@ -60,31 +60,38 @@ type Config struct {
 	// 20ms..1s. Default 400ms: each tick is one write per listener, so this
 	// sets the fan-out CPU (docs/benchmarks.md); players see a gap of at most
 	// one interval between writes, far inside their burst.
+	// Flag --publish-interval, env PUBLISH_INTERVAL.
 	PublishInterval time.Duration `toml:"publish_interval"`
 	// WriteTimeout drops a listener whose socket accepted no byte for this
-	// long, 1s..1h. Default 30s.
+	// long, 1s..1h. Default 30s. Flag --write-timeout, env WRITE_TIMEOUT.
 	WriteTimeout time.Duration `toml:"write_timeout"`
 	// HeaderTimeout is the time a client has to send its request headers,
-	// 1s..10m. Default 10s.
+	// 1s..10m. Default 10s. Flag --header-timeout, env HEADER_TIMEOUT.
 	HeaderTimeout time.Duration `toml:"header_timeout"`
 	// RescanInterval is how often station directories are rescanned; 0 (or
 	// 1s..24h). Default 30s; 0 disables periodic rescans.
+	// Flag --rescan-interval, env RESCAN_INTERVAL.
 	RescanInterval time.Duration `toml:"rescan_interval"`
-	// StateDir is where resume state is kept. Default "" (no state). "~" is expanded.
+	// StateDir is where resume state is kept. Default "" (no state). "~" is
+	// expanded. Flag --state-dir, env STATE_DIR.
 	StateDir string `toml:"state_dir"`
 	// FFmpegPath is the ffmpeg binary, a name looked up in PATH or a path.
-	// Default "ffmpeg". "~" is expanded.
+	// Default "ffmpeg". "~" is expanded. Flag --ffmpeg-path, env FFMPEG_PATH.
 	FFmpegPath string `toml:"ffmpeg_path"`
 	// AdminToken guards the admin endpoints. Default "" (admin disabled or
 	// open, as the server decides). Env ADMIN_TOKEN.
 	AdminToken string `toml:"admin_token"`
-	// MaxListeners caps listeners over all stations. Default 0 = unlimited.
+	// MaxListeners caps listeners over all stations together (a station's own
+	// cap is Station.MaxListeners). Default 0 = unlimited. Flag
+	// --max-listeners, env MAX_LISTENERS.
 	MaxListeners int `toml:"max_listeners"`
-	// MaxConnsPerIP caps connections from one client address. Default 0 = unlimited.
+	// MaxConnsPerIP caps connections from one client address. Default 0 =
+	// unlimited. Flag --max-conns-per-ip, env MAX_CONNS_PER_IP.
 	MaxConnsPerIP int `toml:"max_conns_per_ip"`
 	// TLSCert and TLSKey are the PEM files of the optional HTTPS listener on
 	// TLSPort: both files and a port, or none of the three. Defaults "", "", 0.
-	// "~" is expanded.
+	// "~" is expanded. Flags --tls-cert, --tls-key, --tls-port; env TLS_CERT,
+	// TLS_KEY, TLS_PORT.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
 	TLSPort int    `toml:"tls_port"`

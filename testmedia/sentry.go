@@ -69,7 +69,11 @@ func NewSentrySink(t testing.TB) *SentrySink {
 				t.Errorf("sentry sink: event: %v", err)
 				continue
 			}
-			s.events <- ev
+			select {
+			case s.events <- ev:
+			default: // never block the SDK (and the test's cleanup) on a full queue
+				t.Errorf("sentry sink: more than %d events not read by the test", cap(s.events))
+			}
 		}
 		w.WriteHeader(http.StatusOK)
 	}))
