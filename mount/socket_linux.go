@@ -13,7 +13,8 @@ import (
 // for a socket to become writable (a full socket means "try again next
 // tick"), so Go's poller has nothing to do for a listener, and dropping the
 // net.Conn frees its poller entry and bookkeeping, about half a KiB per
-// listener that a radio server holds for hours.
+// listener that a radio server holds for hours. A socket is used in place
+// (Listener.sock), never copied: two copies could close the number twice.
 type socket struct {
 	fd   int
 	open bool // the zero socket (a TLS listener's) has nothing to close

@@ -6,26 +6,21 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tcpPair returns the server side of a loopback connection and its client.
 func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, server := dialPair(t, ln)
 	t.Cleanup(func() { client.Close() })
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return server.(*net.TCPConn), client
+	return server, client
 }
 
 func TestDetachedSocketOutlivesItsConn(t *testing.T) {
@@ -47,8 +42,29 @@ func TestDetachedSocketOutlivesItsConn(t *testing.T) {
 			t.Fatal("writev left a pointer to a written buffer in the shared vector")
 		}
 	}
+	num := sock.fd
 	sock.close()
-	sock.close() // a second close must not close a reused descriptor number
+	if _, err := unix.FcntlInt(uintptr(num), unix.F_GETFD, 0); err != unix.EBADF {
+		t.Fatalf("descriptor %d still open after close (%v)", num, err)
+	}
+	// A second close must not close whatever has the number by then: give
+	// the number to a pipe (it may take it by itself) and check it stays open.
+	r, w, perr := os.Pipe()
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	defer r.Close()
+	defer w.Close()
+	if int(r.Fd()) != num && int(w.Fd()) != num {
+		if err := unix.Dup3(int(r.Fd()), num, unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(num)
+	}
+	sock.close()
+	if _, err := unix.FcntlInt(uintptr(num), unix.F_GETFD, 0); err != nil {
+		t.Fatalf("a second close closed descriptor %d, which had been reused: %v", num, err)
+	}
 	client.SetReadDeadline(time.Now().Add(10 * time.Second))
 	got, err := io.ReadAll(client)
 	if err != nil || string(got) != "hello, world" {
