@@ -21,6 +21,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+NAME=sidebyside
+# shellcheck source=procs.sh
+. bench/procs.sh
 
 RUNS=${RUNS:-3}
 RAMP=${RAMP:-500}
@@ -47,17 +50,6 @@ SERVER_PID=""
 FEED_PID=""
 WRITTEN=()
 
-stop_pid() { # stop one process we started, by its PID, and reap it
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   stop_pid "$FEED_PID"
   stop_pid "$SERVER_PID"
@@ -65,27 +57,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Thousands of sockets per process: the servers inherit this.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-free_port() {
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 20000))
-    ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-  echo "sidebyside: no free port" >&2
-  exit 1
-}
-
-wait_http() { # URL PATTERN SECONDS: poll until the body matches (bounded)
-  local deadline=$((SECONDS + $3))
-  until curl -fsS --max-time 2 "$1" 2>/dev/null | grep -q "$2"; do
-    [ $SECONDS -lt $deadline ] || { echo "sidebyside: $1 not ready after $3 s" >&2; return 1; }
-    sleep 0.2
-  done
-}
 
 echo "sidebyside: building into $W" >&2
 go build -o "$W/audio-streamer" ./cmd/audio-streamer

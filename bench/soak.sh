@@ -26,6 +26,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+NAME=soak
+# shellcheck source=procs.sh
+. bench/procs.sh
 
 MINUTES=${1:-30}
 LISTENERS=${2:-1000}
@@ -41,15 +44,8 @@ done
 
 W=$(mktemp -d /tmp/soak.XXXXXX)
 SERVER_PID=""
-stop_server() { # stop the server we started, by its PID, and reap it
-  [ -n "$SERVER_PID" ] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || return 0
-  for _ in $(seq 100); do
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
+stop_server() {
+  stop_pid "$SERVER_PID"
   SERVER_PID=""
 }
 cleanup() {
@@ -58,19 +54,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Thousands of sockets: the server inherits this, soakclient raises its own.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-
-free_port() {
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 20000))
-    ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-  echo "soak: no free port" >&2
-  exit 1
-}
 
 echo "soak: building into $W" >&2
 go build -o "$W/audio-streamer" ./cmd/audio-streamer

@@ -43,10 +43,10 @@ func dialPair(t *testing.T, ln *net.TCPListener) (client, server *net.TCPConn) {
 	return c, s
 }
 
-func TestIndividualModeReleasesEverything(t *testing.T) {
-	dir := t.TempDir()
-	testmedia.WriteFile(t, dir, "a.mp3", testmedia.ID3v2("A", "One", 0), testmedia.Frames(300))
-	testmedia.WriteFile(t, dir, "b.mp3", testmedia.Frames(300))
+// startIndividual runs an individual-mode mountpoint on dir and gives a
+// loopback listener to make its connections with.
+func startIndividual(t *testing.T, dir string) (*Mountpoint, *net.TCPListener) {
+	t.Helper()
 	m := &Mountpoint{
 		Route: "/solo", Individual: true,
 		Station: Config{Burst: time.Second, PublishInterval: 50 * time.Millisecond},
@@ -57,7 +57,15 @@ func TestIndividualModeReleasesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
+	return m, ln
+}
+
+func TestIndividualModeReleasesEverything(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "a.mp3", testmedia.ID3v2("A", "One", 0), testmedia.Frames(300))
+	testmedia.WriteFile(t, dir, "b.mp3", testmedia.Frames(300))
+	m, ln := startIndividual(t, dir)
 	if !m.Ready() {
 		t.Fatal("individual mountpoint with files is not ready")
 	}
@@ -99,17 +107,7 @@ func TestIndividualModeReleasesEverything(t *testing.T) {
 func TestIndividualJoinFailureStopsItsStation(t *testing.T) {
 	dir := t.TempDir()
 	testmedia.WriteFile(t, dir, "a.mp3", testmedia.Frames(300))
-	m := &Mountpoint{
-		Route: "/solo", Individual: true,
-		Station: Config{Burst: time.Second, PublishInterval: 50 * time.Millisecond},
-		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
-	}
-	startMount(t, m)
-	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	m, ln := startIndividual(t, dir)
 	client, srv := dialPair(t, ln)
 	defer client.Close()
 	srv.Close()
