@@ -6,7 +6,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 // FuzzFrameReader feeds arbitrary bytes as a file: the reader must never

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 func countFrames(t *testing.T, r *FrameReader) (n int, data []byte, err error) {

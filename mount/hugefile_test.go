@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 // writeBigMP3 writes an ID3v2 tag and then silent 128 kbps frames until the

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/transcode"
 )
 
 // mainOpener opens tracks the way cmd/audio-streamer does: MP3 directly,

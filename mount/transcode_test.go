@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/transcode"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 )
 
 // TestWAVBetweenMP3sHasNoGap plays MP3, WAV (through real ffmpeg), MP3:

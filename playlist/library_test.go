@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 // corpusExpected lists the corpus files a scan must return: every .mp3/.wav

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/transcode"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 )
 
 // TestTranscodeAlwaysAndExtraExtensions checks the opener buildStations

@@ -20,10 +20,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
-	"github.com/aposazhennikov/stream-audio-to-web/transcode"
 )
 
 // checkReport is what `audio-streamer check` found; --json prints it as is.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 // runCheck calls check with args and env and returns the exit status and

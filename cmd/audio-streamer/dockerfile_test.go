@@ -16,8 +16,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 // seedArgs are the seed Dockerfile's settings and its defaults

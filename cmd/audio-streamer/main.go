@@ -21,14 +21,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
 	"github.com/aposazhennikov/stream-audio-to-web/demo"
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/reporting"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/server"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
-	"github.com/aposazhennikov/stream-audio-to-web/reporting"
-	"github.com/aposazhennikov/stream-audio-to-web/server"
-	"github.com/aposazhennikov/stream-audio-to-web/transcode"
 )
 
 func main() {

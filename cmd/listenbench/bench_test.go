@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 // fakeServer accepts on 127.0.0.1 and hands each request (its head, as

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 // interleave builds what a server sends: metaint audio bytes, a metadata

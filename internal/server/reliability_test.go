@@ -22,11 +22,11 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
 )
 
 // bytesPerSecond is the rate of testmedia's 128 kbit/s frames (417 bytes,

@@ -15,7 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 )
 
 // envOf makes an env lookup from a map, as os.LookupEnv would answer it.
@@ -659,7 +659,7 @@ func TestSeedFlags(t *testing.T) {
 }
 
 func TestExampleLoads(t *testing.T) {
-	c := mustLoad(t, []string{"--config", "../config.example.toml"}, nil)
+	c := mustLoad(t, []string{"--config", "../../config.example.toml"}, nil)
 	if got := routes(c); !slices.Equal(got, []string{"/", "/humor"}) {
 		t.Errorf("routes = %v", got)
 	}
@@ -687,7 +687,7 @@ func TestExampleLoads(t *testing.T) {
 // Station without an entry in config.example.toml, or the reverse.
 func TestExampleDocumentsEveryKey(t *testing.T) {
 	var doc map[string]any
-	if _, err := toml.DecodeFile("../config.example.toml", &doc); err != nil {
+	if _, err := toml.DecodeFile("../../config.example.toml", &doc); err != nil {
 		t.Fatal(err)
 	}
 	stations, _ := doc["station"].([]map[string]any)
@@ -738,7 +738,7 @@ func tomlTags(typ reflect.Type) []string {
 // be saved as a file.
 func TestEncodedConfigLoadsBack(t *testing.T) {
 	dir := t.TempDir()
-	first := mustLoad(t, []string{"--config", "../config.example.toml"}, map[string]string{"BURST": "3s", "LOG_LEVEL": "debug"})
+	first := mustLoad(t, []string{"--config", "../../config.example.toml"}, map[string]string{"BURST": "3s", "LOG_LEVEL": "debug"})
 	first.Stations[1].Extensions = []string{".flac"}
 	first.TLSCert, first.TLSKey, first.TLSPort = "/c.pem", "/k.pem", 9443
 	first.RescanInterval = 0

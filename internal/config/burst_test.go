@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 )
 
 func TestParseBurst(t *testing.T) {

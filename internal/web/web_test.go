@@ -24,13 +24,13 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/server"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
-	"github.com/aposazhennikov/stream-audio-to-web/server"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/web"
 )
 
 // TestPageIsSelfContained checks what a browser test cannot see failing:
@@ -659,7 +659,7 @@ func TestPlayerInChromium(t *testing.T) {
 	if os.Getenv("AUDIO_STREAMER_UPDATE_DOCS") == "1" {
 		if len(png) > 200<<10 {
 			t.Errorf("screenshot is %d KB, the README's must stay under 200 KB", len(png)>>10)
-		} else if err := os.WriteFile(filepath.Join("..", "docs", "web-player.png"), png, 0o644); err != nil {
+		} else if err := os.WriteFile(filepath.Join("..", "..", "docs", "web-player.png"), png, 0o644); err != nil {
 			t.Error(err)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/aposazhennikov/stream-audio-to-web/web"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 )
 
 // events is a Server-Sent Events feed of every station's state (what

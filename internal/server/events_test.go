@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/web"
 )
 
 // sseEvent is one Server-Sent Event off the wire; retry is the last

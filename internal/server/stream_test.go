@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 // taggedMP3 is an MP3 file: an ID3v2 tag (when title is set) and frames.

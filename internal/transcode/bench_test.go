@@ -5,8 +5,8 @@ import (
 	"io"
 	"testing"
 
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/transcode"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 )
 
 // BenchmarkTranscodeWAV measures ffmpeg throughput (MB/s of WAV input) for

@@ -21,8 +21,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/transcode"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 )
 
 // helperEnv makes the test binary act as a server that starts a fake

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/config"
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
-	"github.com/aposazhennikov/stream-audio-to-web/testmedia"
 )
 
 // stationSpec is one station of a test server. Zero settings get the
