@@ -6,26 +6,16 @@ import (
 	"fmt"
 	"io"
 	"strings"
-)
 
-// ReservedPaths returns the paths the server answers itself. A station route
-// may be none of them, nor lie below one ("/web/x"). A fresh slice each call,
-// so callers cannot change the list for everyone.
-func ReservedPaths() []string {
-	return []string{
-		"/streams", "/now-playing", "/reload-playlist", "/web", "/status.json",
-		"/status-json.xsl", "/healthz", "/readyz", "/metrics", "/history",
-		"/events", "/listen.m3u", "/listen.pls", "/listen.xspf", "/stream",
-		"/direct-stream",
-	}
-}
+	"github.com/aposazhennikov/stream-audio-to-web/internal/endpoint"
+)
 
 const routeExpected = `a route like "/humor": path segments of letters, digits, ".", "_", "~" and "-"`
 
 // NormalizeRoute turns a route as users write it ("humor", "/humor",
 // "//humor/", " /humor ") into its canonical form "/humor". It refuses
 // empty routes, characters outside [A-Za-z0-9._~-], "." and ".." segments
-// and the server's own paths (see [ReservedPaths]). The error is an *Error
+// and the server's own paths (see [endpoint.All]). The error is an *Error
 // with Key "route" and no Source, for the caller to fill in.
 func NormalizeRoute(s string) (string, error) {
 	raw := s
@@ -49,10 +39,8 @@ func NormalizeRoute(s string) (string, error) {
 		segs = append(segs, seg)
 	}
 	route := "/" + strings.Join(segs, "/")
-	for _, p := range ReservedPaths() {
-		if route == p || strings.HasPrefix(route, p+"/") {
-			return "", &Error{Key: "route", Value: raw, Expected: fmt.Sprintf("a route outside the server's own path %s", p)}
-		}
+	if p := endpoint.Shadowed(route); p != "" {
+		return "", &Error{Key: "route", Value: raw, Expected: fmt.Sprintf("a route outside the server's own path %s", p)}
 	}
 	return route, nil
 }

@@ -1,0 +1,48 @@
+// Package endpoint names the URL paths the server answers itself. It is the
+// one list: the HTTP router dispatches on these names and configuration
+// refuses a station route that would shadow one of them.
+package endpoint
+
+import "strings"
+
+// The server's own paths. A station route may be none of them, nor lie
+// below one ("/web/x").
+const (
+	Streams        = "/streams"
+	NowPlaying     = "/now-playing"
+	History        = "/history"
+	ReloadPlaylist = "/reload-playlist"
+	StatusJSON     = "/status.json"
+	StatusXSL      = "/status-json.xsl" // Icecast's name for the same JSON
+	Healthz        = "/healthz"
+	Readyz         = "/readyz"
+	Metrics        = "/metrics"
+	Web            = "/web"
+	Events         = "/events"
+	ListenM3U      = "/listen.m3u"
+	ListenPLS      = "/listen.pls"
+	ListenXSPF     = "/listen.xspf"
+	Stream         = "/stream"        // alias of the default station
+	DirectStream   = "/direct-stream" // alias of the default station
+)
+
+// All returns every reserved path, a fresh slice each call so callers
+// cannot change the list for everyone.
+func All() []string {
+	return []string{
+		Streams, NowPlaying, History, ReloadPlaylist, StatusJSON, StatusXSL,
+		Healthz, Readyz, Metrics, Web, Events, ListenM3U, ListenPLS, ListenXSPF,
+		Stream, DirectStream,
+	}
+}
+
+// Shadowed returns the reserved path that route equals or lies below, or
+// "" when the route is free for a station.
+func Shadowed(route string) string {
+	for _, p := range All() {
+		if route == p || strings.HasPrefix(route, p+"/") {
+			return p
+		}
+	}
+	return ""
+}
