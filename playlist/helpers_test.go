@@ -45,6 +45,25 @@ func mustScan(t testing.TB, lib *Library) ScanResult {
 	return res
 }
 
+// track returns lib's track with path rel.
+func track(t testing.TB, lib *Library, rel string) Track {
+	t.Helper()
+	for _, tr := range lib.Tracks() {
+		if tr.Rel == rel {
+			return tr
+		}
+	}
+	t.Fatalf("no track %q", rel)
+	return Track{}
+}
+
+// upcoming is what is left of o's current cycle, in play order, as its
+// Snapshot shows it.
+func upcoming(o *Order) []string {
+	st := o.Snapshot()
+	return st.Order[st.Pos:]
+}
+
 func rels(ts []Track) []string {
 	out := make([]string, len(ts))
 	for i, t := range ts {

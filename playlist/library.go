@@ -146,15 +146,6 @@ func (l *Library) Contains(rel string) bool {
 	return ok
 }
 
-// Lookup returns the track with path rel.
-func (l *Library) Lookup(rel string) (Track, bool) {
-	s := l.snap.Load()
-	if i, ok := s.find(rel); ok {
-		return s.tracks[i], true
-	}
-	return Track{}, false
-}
-
 // Scan walks the folder now and replaces the track list. A missing folder or
 // one without playable files yields an empty Library and ErrDirNotExist or
 // ErrNoPlayableFiles (wrapped); the station keeps running and rescans later.

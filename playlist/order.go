@@ -53,30 +53,6 @@ func (o *Order) Next() (Track, bool) {
 	return t, true
 }
 
-// Peek returns up to n upcoming tracks without consuming them. When the
-// current cycle is used up it starts the next one, so Peek(1) always shows
-// what Next will return (unless the library changes in between); it never
-// looks past the end of that cycle.
-func (o *Order) Peek(n int) []Track {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.sync()
-	if n <= 0 || !o.fill() {
-		return nil
-	}
-	out := make([]Track, 0, min(n, len(o.cycle)-o.pos))
-	for _, i := range o.cycle[o.pos:] {
-		if len(out) == n {
-			break
-		}
-		t := o.snap.tracks[i]
-		if _, bad := o.bad[t.Rel]; !bad {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // Skip marks rel as bad (it failed to play): it is not offered again until a
 // rescan shows the file changed or removed. It reports whether any playable
 // track remains, so a folder of broken files does not spin.
@@ -148,8 +124,8 @@ func (o *Order) adopt(rels []string, pos int) {
 			added = append(added, int32(i))
 		}
 	}
-	o.cycle = append(cycle[:newPos], o.mergePending(cycle[newPos:], added)...)
-	o.pos = newPos
+	cycle = append(cycle[:newPos], o.mergePending(cycle[newPos:], added)...)
+	o.cycle, o.pos = cycle, newPos
 }
 
 // mergePending inserts added into the tracks still to come: at uniformly

@@ -1,6 +1,7 @@
 package playlist
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -104,41 +105,12 @@ func TestOrderTwoTracksAlternate(t *testing.T) {
 
 func TestOrderEmptyLibrary(t *testing.T) {
 	lib := NewLibrary(t.TempDir(), LibraryOptions{})
-	lib.Scan() // ErrNoPlayableFiles expected and irrelevant here
+	if _, err := lib.Scan(); !errors.Is(err, ErrNoPlayableFiles) {
+		t.Fatalf("Scan of an empty folder: %v", err)
+	}
 	o := NewOrder(lib, true, seeded(1))
 	if tr, ok := o.Next(); ok {
 		t.Fatalf("Next on empty library = %+v", tr)
-	}
-	if p := o.Peek(3); len(p) != 0 {
-		t.Fatalf("Peek on empty library = %v", p)
-	}
-}
-
-func TestOrderPeek(t *testing.T) {
-	lib, _ := newTestLibrary(t, names(5)...)
-	o := NewOrder(lib, true, seeded(3))
-	if p := o.Peek(0); p != nil {
-		t.Fatalf("Peek(0) = %v", p)
-	}
-	peek := rels(o.Peek(3))
-	if again := rels(o.Peek(3)); !slices.Equal(peek, again) {
-		t.Fatal("Peek consumed tracks")
-	}
-	if got := take(t, o, 3); !slices.Equal(got, peek) {
-		t.Fatalf("Peek %q, Next %q", peek, got)
-	}
-	// Two left in this cycle: Peek does not reach into the next one.
-	if p := o.Peek(5); len(p) != 2 {
-		t.Fatalf("Peek(5) with 2 left = %d tracks", len(p))
-	}
-	take(t, o, 2)
-	// At the cycle end Peek starts the next cycle, and Next agrees.
-	p := o.Peek(1)
-	if len(p) != 1 {
-		t.Fatal("Peek(1) at cycle end returned nothing")
-	}
-	if tr, _ := o.Next(); tr.Rel != p[0].Rel {
-		t.Fatalf("Peek %q, Next %q", p[0].Rel, tr.Rel)
 	}
 }
 
@@ -182,7 +154,7 @@ func TestOrderReconcileRemove(t *testing.T) {
 			lib, dir := newTestLibrary(t, names(8)...)
 			o := NewOrder(lib, shuffle, seeded(9))
 			played := take(t, o, 3)
-			pending := rels(o.Peek(10))
+			pending := upcoming(o)
 			// Remove one played and two pending tracks.
 			gone := []string{played[1], pending[0], pending[3]}
 			for _, g := range gone {
@@ -211,7 +183,9 @@ func TestOrderAllRemovedThenBack(t *testing.T) {
 	for _, n := range []string{"a.mp3", "b.mp3"} {
 		os.Remove(filepath.Join(dir, n))
 	}
-	lib.Scan()
+	if _, err := lib.Scan(); !errors.Is(err, ErrNoPlayableFiles) {
+		t.Fatalf("Scan with every track removed: %v", err)
+	}
 	if _, ok := o.Next(); ok {
 		t.Fatal("Next with all tracks removed returned a track")
 	}
@@ -234,9 +208,6 @@ func TestOrderSkipEveryTrack(t *testing.T) {
 	if tr, ok := o.Next(); ok {
 		t.Fatalf("Next after skipping all = %q", tr.Rel)
 	}
-	if p := o.Peek(1); len(p) != 0 {
-		t.Fatalf("Peek after skipping all = %v", p)
-	}
 	// A rescan that changes nothing keeps them out.
 	mustScan(t, lib)
 	if _, ok := o.Next(); ok {
@@ -257,7 +228,8 @@ func TestOrderSkipEveryTrack(t *testing.T) {
 func TestOrderSkippedNotOffered(t *testing.T) {
 	lib, _ := newTestLibrary(t, names(5)...)
 	o := NewOrder(lib, true, seeded(4))
-	bad := rels(o.Peek(3))[2] // still pending in this cycle
+	take(t, o, 1)
+	bad := upcoming(o)[2] // still pending in this cycle
 	if !o.Skip(bad) {
 		t.Fatal("Skip reported nothing left")
 	}
@@ -286,9 +258,7 @@ func TestOrderConcurrent(t *testing.T) {
 						t.Error("Next returned false")
 						return
 					}
-				case 2:
-					o.Peek(3)
-				case 3:
+				case 2, 3:
 					o.Snapshot()
 				}
 			}
@@ -296,7 +266,7 @@ func TestOrderConcurrent(t *testing.T) {
 	}
 	for i := range 10 {
 		writeTracks(t, dir, fmt.Sprintf("extra%02d.mp3", i))
-		lib.Scan()
+		mustScan(t, lib)
 	}
 	wg.Wait()
 	// Whatever happened, the order still covers the final library.

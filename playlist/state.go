@@ -54,7 +54,7 @@ func SaveState(path string, s State) (err error) {
 	}
 	// Persist the rename itself; best effort (not supported everywhere).
 	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
+		_ = d.Sync()
 		d.Close()
 	}
 	return nil

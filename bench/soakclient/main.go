@@ -33,8 +33,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 type options struct {
@@ -126,11 +127,13 @@ func raiseOpenFiles(need uint64) {
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil || l.Cur >= need {
 		return
 	}
+	hard := l.Max
 	l.Cur = need
 	l.Max = max(l.Max, need)
 	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
-		l.Cur = l.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+		// Not root: the soft limit can still rise to the old hard one.
+		l.Cur, l.Max = hard, hard
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l) // best effort: a low limit shows up as connect errors
 	}
 }
 

@@ -253,7 +253,7 @@ func (r *load) readHead(c *net.TCPConn, l *listener, buf []byte) ([]byte, error)
 func (r *load) parseHead(l *listener, head []byte) error {
 	lines := strings.Split(string(head), "\r\n")
 	status := strings.Fields(lines[0])
-	if len(status) < 2 || !(strings.HasPrefix(status[0], "HTTP/1.") || status[0] == "ICY") {
+	if len(status) < 2 || !strings.HasPrefix(status[0], "HTTP/1.") && status[0] != "ICY" {
 		return fmt.Errorf("head: bad status line %q", lines[0])
 	}
 	if status[1] != "200" {

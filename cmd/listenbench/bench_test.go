@@ -97,7 +97,7 @@ func pace(ctx context.Context, c net.Conn, data []byte, burst, rate int, stallAt
 		}
 		sent = due
 	}
-	io.Copy(io.Discard, c)
+	_, _ = io.Copy(io.Discard, c) // hold the connection until the client hangs up
 }
 
 func testConfig(url string, n int) config {
@@ -186,7 +186,7 @@ func TestBenchICY(t *testing.T) {
 		reqs = append(reqs, req)
 		mu.Unlock()
 		if !strings.Contains(req, "\r\nIcy-MetaData: 1\r\n") {
-			io.WriteString(c, "HTTP/1.0 400 Bad Request\r\n\r\n")
+			_, _ = io.WriteString(c, "HTTP/1.0 400 Bad Request\r\n\r\n") // the client reports what arrived
 			return
 		}
 		if _, err := io.WriteString(c, "ICY 200 OK\r\nContent-Type: audio/mpeg\r\nicy-metaint: 8000\r\n\r\n"); err != nil {
@@ -226,7 +226,9 @@ func TestBenchFailures(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			url := fakeServer(t, func(ctx context.Context, c net.Conn, req string) { io.WriteString(c, tc.head) })
+			url := fakeServer(t, func(ctx context.Context, c net.Conn, req string) {
+				_, _ = io.WriteString(c, tc.head) // the client reports what arrived
+			})
 			cfg := testConfig(url, 2)
 			cfg.Duration = 200 * time.Millisecond
 			rep, err := bench(t.Context(), cfg)
@@ -245,8 +247,9 @@ func TestBenchFailures(t *testing.T) {
 func TestBenchDropped(t *testing.T) {
 	t.Parallel()
 	url := fakeServer(t, func(ctx context.Context, c net.Conn, req string) {
-		io.WriteString(c, okHead)
-		c.Write(testmedia.Frames(20))
+		if _, err := io.WriteString(c, okHead); err == nil {
+			_, _ = c.Write(testmedia.Frames(20)) // then hang up; the client reports the drop
+		}
 	})
 	cfg := testConfig(url, 2)
 	rep, err := bench(t.Context(), cfg)
@@ -285,7 +288,9 @@ func TestResolveTarget(t *testing.T) {
 func TestRunCommand(t *testing.T) {
 	t.Parallel()
 	url := fakeServer(t, func(ctx context.Context, c net.Conn, req string) {
-		io.WriteString(c, okHead)
+		if _, err := io.WriteString(c, okHead); err != nil {
+			return
+		}
 		pace(ctx, c, testmedia.Frames(100), 8000, 16000, 0, 0)
 	})
 	var out, errOut bytes.Buffer
@@ -301,7 +306,9 @@ func TestRunCommand(t *testing.T) {
 		t.Fatalf("report %+v, stderr %q", rep, errOut.String())
 	}
 	path := filepath.Join(t.TempDir(), "r.json")
-	os.WriteFile(path, out.Bytes(), 0o600)
+	if err := os.WriteFile(path, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out.Reset()
 	if code := run(t.Context(), []string{"table", path}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "### 2 listeners (median of runs: ours 1)") {
 		t.Fatalf("table: exit %d\n%s%s", code, out.String(), errOut.String())

@@ -88,8 +88,11 @@ func TestReadProcSelf(t *testing.T) {
 func TestPIDFile(t *testing.T) {
 	dir := t.TempDir()
 	good, bad := dir+"/good", dir+"/bad"
-	os.WriteFile(good, []byte("1234\n"), 0o600)
-	os.WriteFile(bad, []byte("x"), 0o600)
+	for path, data := range map[string]string{good: "1234\n", bad: "x"} {
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if pid, err := readPIDFile(good); err != nil || pid != 1234 {
 		t.Errorf("good: %d %v", pid, err)
 	}

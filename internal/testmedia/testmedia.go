@@ -77,7 +77,7 @@ func (f Frame) Bytes() []byte {
 		panic("testmedia: unsupported bitrate")
 	}
 	size := 144 * f.Kbps * 1000 / 44100
-	b2 := byte(idx<<4) | 0x00 // sample-rate index 0 = 44100
+	b2 := byte(idx << 4) // sample-rate index 0 (bits 3-2) = 44100
 	if f.Padding {
 		size++
 		b2 |= 0x02

@@ -1,16 +1,23 @@
 package transcode
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
 
 func TestTailKeepsLastBytes(t *testing.T) {
+	write := func(w io.Writer, s string) {
+		t.Helper()
+		if n, err := io.WriteString(w, s); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
 	tl := newTail(64)
 	for i := 0; i < 100; i++ {
-		tl.Write([]byte("line " + strings.Repeat("x", i%7) + "\n"))
+		write(tl, "line "+strings.Repeat("x", i%7)+"\n")
 	}
-	tl.Write([]byte("the last line\n"))
+	write(tl, "the last line\n")
 	got := tl.String()
 	if len(got) > 64 {
 		t.Fatalf("tail kept %d bytes, limit 64", len(got))
@@ -23,12 +30,12 @@ func TestTailKeepsLastBytes(t *testing.T) {
 	}
 
 	big := newTail(8)
-	big.Write([]byte("0123456789abcdef"))
+	write(big, "0123456789abcdef")
 	if got := big.String(); got != "89abcdef" {
 		t.Fatalf("single large write: got %q", got)
 	}
 	small := newTail(8)
-	small.Write([]byte("abc"))
+	write(small, "abc")
 	if got := small.String(); got != "abc" {
 		t.Fatalf("short content: got %q", got)
 	}

@@ -43,7 +43,7 @@ func pdeathsigHelper(script string) int {
 		return 1
 	}
 	fmt.Println(s.Pid())
-	io.Copy(io.Discard, os.Stdin) // until the parent kills us
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent kills us
 	return 0
 }
 
@@ -141,7 +141,7 @@ func awaitPidfd(t *testing.T, fd, pid int) {
 			t.Fatalf("poll pidfd %d: %v", pid, err)
 		}
 		if n != 1 {
-			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) // best effort before failing
 			t.Fatalf("pid %d still running a minute after it should have been killed", pid)
 		}
 		return
@@ -177,7 +177,7 @@ func requireFFmpeg(t testing.TB) string {
 }
 
 // readAll transcodes path to completion and Closes the stream.
-func readAll(t *testing.T, path string, opt transcode.Options) ([]byte, error, int) {
+func readAll(t *testing.T, path string, opt transcode.Options) ([]byte, int, error) {
 	t.Helper()
 	s, err := transcode.Start(context.Background(), path, opt)
 	if err != nil {
@@ -189,7 +189,7 @@ func readAll(t *testing.T, path string, opt transcode.Options) ([]byte, error, i
 		t.Errorf("Close: %v", cerr)
 	}
 	assertReaped(t, s.Pid())
-	return out.Bytes(), err, s.Pid()
+	return out.Bytes(), s.Pid(), err
 }
 
 // ---- MPEG frame walking -------------------------------------------------
@@ -340,7 +340,7 @@ func TestTranscodeWAVKinds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			data, err, _ := readAll(t, c.path, transcode.Options{FFmpegPath: ffmpeg})
+			data, _, err := readAll(t, c.path, transcode.Options{FFmpegPath: ffmpeg})
 			if err != nil {
 				t.Fatalf("transcode: %v", err)
 			}
@@ -406,13 +406,13 @@ func TestCorpusWAV(t *testing.T) {
 				if info.SampleRate != f.SampleRate || info.Channels != f.Channels {
 					t.Errorf("Probe = %+v, manifest says %d Hz %d ch", info, f.SampleRate, f.Channels)
 				}
-				data, err, _ := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
+				data, _, err := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
 				if err != nil {
 					t.Fatalf("transcode: %v", err)
 				}
 				assertFrameCount(t, checkMP3(t, data), info.Duration)
 			case strings.HasPrefix(f.ExpectedBehaviour, "skip"):
-				data, err, _ := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
+				data, _, err := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
 				var e *transcode.Error
 				if !errors.As(err, &e) {
 					t.Fatalf("got %d bytes and %v, want *transcode.Error", len(data), err)
@@ -437,7 +437,7 @@ func TestCorpusWAV(t *testing.T) {
 func TestTextFileNamedWAV(t *testing.T) {
 	ffmpeg := requireFFmpeg(t)
 	path := testmedia.WriteFile(t, t.TempDir(), "x.wav", []byte("hello, I am text\n"))
-	data, err, pid := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
+	data, pid, err := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
 	var e *transcode.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("got %d bytes and %v, want *transcode.Error", len(data), err)
@@ -460,7 +460,7 @@ func TestInputRestrictedToFiles(t *testing.T) {
 	ffmpeg := requireFFmpeg(t)
 	playlist := "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10,\nhttp://127.0.0.1:9/x.wav\n#EXT-X-ENDLIST\n"
 	path := testmedia.WriteFile(t, t.TempDir(), "playlist.wav", []byte(playlist))
-	_, err, _ := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
+	_, _, err := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
 	var e *transcode.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("got %v, want *transcode.Error", err)
@@ -481,7 +481,7 @@ func TestManyBrokenFilesLeaveNoChildren(t *testing.T) {
 		if i%2 == 1 {
 			path = text
 		}
-		_, err, _ := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
+		_, _, err := readAll(t, path, transcode.Options{FFmpegPath: ffmpeg})
 		var e *transcode.Error
 		if !errors.As(err, &e) {
 			t.Fatalf("run %d (%s): %v, want *transcode.Error", i, filepath.Base(path), err)
@@ -581,7 +581,7 @@ func TestContextCancelKills(t *testing.T) {
 func TestFakeExitStatuses(t *testing.T) {
 	t.Run("partial output then failure", func(t *testing.T) {
 		script := fakeFFmpeg(t, "printf 'abc'\necho 'decoder exploded' >&2\nexit 2")
-		data, err, _ := readAll(t, "p.wav", transcode.Options{FFmpegPath: script})
+		data, _, err := readAll(t, "p.wav", transcode.Options{FFmpegPath: script})
 		var e *transcode.Error
 		if string(data) != "abc" || !errors.As(err, &e) || e.ExitCode != 2 {
 			t.Fatalf("got %q, %v; want \"abc\" then *Error exit 2", data, err)
@@ -592,7 +592,7 @@ func TestFakeExitStatuses(t *testing.T) {
 	})
 	t.Run("success", func(t *testing.T) {
 		script := fakeFFmpeg(t, "printf 'abc'")
-		data, err, _ := readAll(t, "ok.wav", transcode.Options{FFmpegPath: script})
+		data, _, err := readAll(t, "ok.wav", transcode.Options{FFmpegPath: script})
 		if string(data) != "abc" || err != nil {
 			t.Fatalf("got %q, %v; want \"abc\" and io.EOF", data, err)
 		}
@@ -602,7 +602,7 @@ func TestFakeExitStatuses(t *testing.T) {
 while [ $i -lt 2000 ]; do echo "noise line $i" >&2; i=$((i+1)); done
 echo 'final reason: bad things' >&2
 exit 3`)
-		_, err, _ := readAll(t, "n.wav", transcode.Options{FFmpegPath: script})
+		_, _, err := readAll(t, "n.wav", transcode.Options{FFmpegPath: script})
 		var e *transcode.Error
 		if !errors.As(err, &e) || e.ExitCode != 3 {
 			t.Fatalf("got %v, want *Error exit 3", err)
@@ -684,8 +684,8 @@ func TestPdeathsig(t *testing.T) {
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
-		helper.Process.Kill()
-		helper.Wait()
+		_ = helper.Process.Kill() // it may have exited already
+		_ = helper.Wait()
 		t.Fatalf("helper did not report a pid: %v", err)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(line))
@@ -697,12 +697,14 @@ func TestPdeathsig(t *testing.T) {
 		t.Fatalf("pidfd_open(%d): %v (encoder should be running)", pid, err)
 	}
 	defer unix.Close(fd)
-	defer unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) // no-op once it is dead
+	defer func() { _ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) }() // no-op once it is dead
 	if p, ok := readProc(pid); !ok || p.ppid != helper.Process.Pid || p.pgrp != pid {
 		t.Fatalf("encoder %+v: want child of helper %d in its own group", p, helper.Process.Pid)
 	}
-	helper.Process.Kill()
-	helper.Wait()
+	if err := helper.Process.Kill(); err != nil {
+		t.Fatalf("kill helper: %v", err)
+	}
+	_ = helper.Wait()      // reaps it; the error is the SIGKILL
 	awaitPidfd(t, fd, pid) // fails if the orphan keeps running
 	if slices.ContainsFunc(children(t), func(p procInfo) bool { return p.pid == pid }) {
 		t.Errorf("encoder %d became our child", pid)
