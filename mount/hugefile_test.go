@@ -25,7 +25,9 @@ func writeBigMP3(tb testing.TB, path string, size int64) int {
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	tag := testmedia.ID3v2("Bench", "Huge MP3", 512)
-	w.Write(tag)
+	if _, err := w.Write(tag); err != nil {
+		tb.Fatal(err)
+	}
 	const perChunk = 4096
 	chunk := testmedia.Frames(perChunk)
 	frameLen := len(chunk) / perChunk

@@ -17,10 +17,11 @@ const (
 	maxSegs    = 128
 )
 
-// Listener is one connected client: a cursor into the ring plus its ICY
-// state. It has no goroutine; its shard writes to it on every publish.
-type Listener struct {
-	sock    socket
+// listener is one connected client: a cursor into the ring plus its ICY
+// state. A plain-TCP listener has no goroutine: its shard writes to it on
+// every publish. Others (TLS) have a writer goroutine (Station.startWriter).
+type listener struct {
+	sock    socket // the detached descriptor of a shard's listener
 	head    []byte // response head not yet sent
 	blk     *Block // cursor: next byte is blk.Data[off]; nil = wait for the first block
 	off     int
@@ -38,7 +39,7 @@ type Listener struct {
 }
 
 // Delay is how far behind the live edge this listener hears.
-func (l *Listener) Delay() time.Duration { return time.Duration(l.delay.Load()) }
+func (l *listener) Delay() time.Duration { return time.Duration(l.delay.Load()) }
 
 // seg is one piece of a listener's next write: audio from a block, a
 // metadata block, or the response head.
@@ -91,7 +92,7 @@ var (
 // flush writes everything the listener has not yet got, up to flushLimit,
 // in one non-blocking writev. A full socket just leaves the rest for the
 // next tick. It returns an error when the listener must be dropped.
-func (l *Listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Duration) error {
+func (l *listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Duration) error {
 	if l.blk == nil {
 		if l.blk = r.Head(); l.blk == nil && len(l.head) == 0 {
 			return nil
@@ -130,7 +131,7 @@ func (l *Listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Durat
 
 // plan lists the pieces of the next write without changing the listener
 // (only sc, which keeps the room the list needed).
-func (l *Listener) plan(sc *scratch) []seg {
+func (l *listener) plan(sc *scratch) []seg {
 	segs := sc.segs[:0]
 	budget := flushLimit
 	if len(l.head) > 0 {
@@ -175,7 +176,7 @@ func (l *Listener) plan(sc *scratch) []seg {
 }
 
 // commit advances the listener by n written bytes, replaying plan's steps.
-func (l *Listener) commit(segs []seg, n int) {
+func (l *listener) commit(segs []seg, n int) {
 	for _, s := range segs {
 		if n == 0 {
 			return
@@ -201,7 +202,7 @@ func (l *Listener) commit(segs []seg, n int) {
 	}
 }
 
-func (l *Listener) updateDelay(now time.Time) {
+func (l *listener) updateDelay(now time.Time) {
 	d := l.joinDelay
 	if l.blk != nil && l.off < len(l.blk.Data) {
 		// Unsent audio: the listener is at least this far behind.

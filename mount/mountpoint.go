@@ -5,27 +5,32 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // Mountpoint is one configured route: its library, play order, history and
 // the station playing it. In radio mode one station plays from boot for
-// everyone; in individual mode each listener gets a private station with
-// its own shuffled order, started at connect and stopped at disconnect.
+// everyone. In individual mode each listener gets a private station, whose
+// source is its own shuffled FolderSource over the shared library, started
+// at connect and stopped at disconnect. Both modes join listeners through
+// Station.Join and report the same Stats.
 type Mountpoint struct {
 	Route      string
 	Individual bool
 	Shuffle    bool
-	// Station is the template for the station(s): Tracks, OnTrack and
-	// Logger are filled in here.
+	// Station is the template for the station(s); OnTrack is wrapped here
+	// to keep the history.
 	Station Config
+	// Decoder opens the files; Charset encodes their titles for ICY.
+	Decoder Decoder
+	Charset icy.Charset
 	// RescanInterval rescans the folder periodically (0: only on Reload).
 	RescanInterval time.Duration
 	// StatePath, if set, keeps the radio position across restarts.
@@ -34,20 +39,23 @@ type Mountpoint struct {
 	History   *playlist.History
 	Logger    *slog.Logger
 
-	radio *Station
-	wg    sync.WaitGroup
-	ctx   context.Context
+	hooks folderHooks // tests only: given to every FolderSource made here
 
-	// Individual mode keeps route-wide counters across private stations.
-	mu         sync.Mutex
-	private    map[*Station]struct{}
-	listeners  atomic.Int64
-	peak       atomic.Int64
-	sessions   atomic.Uint64
-	lastTrack  atomic.Pointer[TrackInfo]
-	doneStats  Stats // counters of private stations that ended
-	scanned    atomic.Bool
+	ctx        context.Context
+	wg         sync.WaitGroup
+	started    time.Time
+	radio      *Station
+	folder     *FolderSource // the radio station's source
+	scans      broadcast     // fired after every scan
 	lastScanOK atomic.Bool
+	lastTrack  atomic.Pointer[TrackInfo]
+
+	// Individual mode: the private stations running (and their sources,
+	// to poke after a rescan), and the route's counters: its listeners and
+	// the totals of the private stations that ended.
+	mu      sync.Mutex
+	private map[*Station]*FolderSource
+	count   counters
 }
 
 // Start scans the folder and, in radio mode, starts the station; it
@@ -59,20 +67,25 @@ func (m *Mountpoint) Start(ctx context.Context) {
 	if m.History == nil {
 		m.History = playlist.NewHistory(100)
 	}
+	if m.Station.Route == "" {
+		m.Station.Route = m.Route
+	}
 	m.ctx = ctx
-	m.private = map[*Station]struct{}{}
-	m.scan()
+	m.started = m.Station.withDefaults().Clock.Now()
+	m.private = map[*Station]*FolderSource{}
+	_, _ = m.scan() // logged; Ready and WaitReady tell the outcome
 	if !m.Individual {
-		cfg := m.Station
-		cfg.Tracks = orderTracks{lib: m.Library, order: playlist.NewOrder(m.Library, m.Shuffle, nil)}
-		cfg.OnTrack = m.onTrack(cfg.OnTrack, cfg.Burst)
+		order := playlist.NewOrder(m.Library, m.Shuffle, nil)
+		m.folder = m.newFolder(order)
 		if m.StatePath != "" {
-			cfg.Resume = m.restore(cfg.Tracks.(orderTracks).order)
+			m.folder.resume = m.restore(order)
 		}
-		m.radio = New(cfg)
+		cfg := m.Station
+		cfg.OnTrack = m.onTrack(cfg.OnTrack)
+		m.radio = New(cfg, m.folder)
 		m.wg.Go(func() { m.radio.Run(ctx) })
 		if m.StatePath != "" {
-			m.wg.Go(func() { m.saveLoop(ctx, cfg.Tracks.(orderTracks).order) })
+			m.wg.Go(func() { m.saveLoop(ctx, order) })
 		}
 	}
 	if m.RescanInterval > 0 {
@@ -83,17 +96,18 @@ func (m *Mountpoint) Start(ctx context.Context) {
 // Wait returns when every goroutine of the mountpoint has ended.
 func (m *Mountpoint) Wait() { m.wg.Wait() }
 
-func (m *Mountpoint) onTrack(next func(*TrackInfo), burst time.Duration) func(*TrackInfo) {
+func (m *Mountpoint) newFolder(order *playlist.Order) *FolderSource {
+	return &FolderSource{
+		Library: m.Library, Order: order, Decoder: m.Decoder, Charset: m.Charset,
+		Preload: m.Station.MaxPreload, hooks: m.hooks,
+	}
+}
+
+func (m *Mountpoint) onTrack(next func(*TrackInfo)) func(*TrackInfo) {
 	return func(t *TrackInfo) {
 		m.lastTrack.Store(t)
 		// History lists when listeners hear the track, one burst later.
-		heard := t.Started
-		if m.radio != nil {
-			heard = heard.Add(m.radio.BurstDelay())
-		} else {
-			heard = heard.Add(burst)
-		}
-		m.History.Add(playlist.Entry{Rel: t.Rel, Title: t.Display, Start: heard})
+		m.History.Add(playlist.Entry{Rel: t.Rel, Title: t.Display, Start: t.Started.Add(m.radio.BurstDelay())})
 		if next != nil {
 			next(t)
 		}
@@ -104,22 +118,32 @@ func (m *Mountpoint) onTrack(next func(*TrackInfo), burst time.Duration) func(*T
 // are never opened, the playing track is not cut.
 func (m *Mountpoint) Reload() (playlist.ScanResult, error) {
 	res, err := m.scan()
-	if m.radio != nil {
-		m.radio.Poke()
-	}
+	m.poke()
 	return res, err
 }
 
 func (m *Mountpoint) scan() (playlist.ScanResult, error) {
 	res, err := m.Library.Scan()
-	m.scanned.Store(true)
 	m.lastScanOK.Store(err == nil && res.Tracks > 0)
+	m.scans.fire()
 	if err != nil {
 		m.Logger.Warn("station has nothing to play yet", "route", m.Route, "dir", m.Library.Dir(), "reason", err.Error())
 	} else if res.Changed {
 		m.Logger.Info("playlist scanned", "route", m.Route, "tracks", res.Tracks, "skipped", len(res.Skipped))
 	}
 	return res, err
+}
+
+// poke makes every folder source that found nothing playable look again.
+func (m *Mountpoint) poke() {
+	if m.folder != nil {
+		m.folder.Poke()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, f := range m.private {
+		f.Poke()
+	}
 }
 
 func (m *Mountpoint) rescanLoop(ctx context.Context) {
@@ -130,26 +154,26 @@ func (m *Mountpoint) rescanLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if res, err := m.scan(); err == nil && res.Changed && m.radio != nil {
-				m.radio.Poke()
+			if res, err := m.scan(); err == nil && res.Changed {
+				m.poke()
 			}
 		}
 	}
 }
 
 // restore loads the saved position; a missing or corrupt file starts fresh.
-func (m *Mountpoint) restore(order *playlist.Order) Position {
+func (m *Mountpoint) restore(order *playlist.Order) resumePoint {
 	st, err := playlist.LoadState(m.StatePath)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return Position{}
+		return resumePoint{}
 	case err != nil:
 		m.Logger.Warn("ignoring saved station state", "route", m.Route, "path", m.StatePath, "reason", err.Error())
-		return Position{}
+		return resumePoint{}
 	}
 	order.Restore(st)
 	m.Logger.Info("resuming station", "route", m.Route, "track", st.Current, "offset", st.OffsetBytes)
-	return Position{Rel: st.Current, Offset: st.OffsetBytes}
+	return resumePoint{Rel: st.Current, Offset: st.OffsetBytes}
 }
 
 func (m *Mountpoint) saveLoop(ctx context.Context, order *playlist.Order) {
@@ -171,7 +195,7 @@ func (m *Mountpoint) saveLoop(ctx context.Context, order *playlist.Order) {
 }
 
 func (m *Mountpoint) saveState(order *playlist.Order) {
-	pos, ok := m.radio.Position()
+	pos, ok := m.radio.resumeAt()
 	if !ok {
 		return
 	}
@@ -196,7 +220,8 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
-// Ready reports whether a new listener would get audio now.
+// Ready reports whether a new listener would get audio now: the radio
+// station is playing, or (individual) the last scan found files.
 func (m *Mountpoint) Ready() bool {
 	if m.radio != nil {
 		return m.radio.Ready()
@@ -204,57 +229,74 @@ func (m *Mountpoint) Ready() bool {
 	return m.lastScanOK.Load()
 }
 
-// Join hands a listener's connection to the station (see Station.Join and
-// Station.JoinConn: plain TCP is written without a goroutine, TLS with one).
-func (m *Mountpoint) Join(conn net.Conn, head []byte, metaint int, remote, userAgent string, onLeave func()) error {
-	if m.radio != nil {
-		return m.radio.JoinConn(conn, head, metaint, remote, userAgent, onLeave)
+// WaitReady returns nil as soon as Ready is true, or ctx's error. It wakes
+// at every publish (radio) or scan (individual), never on a timer. Call it
+// after Start.
+func (m *Mountpoint) WaitReady(ctx context.Context) error {
+	for {
+		var wake <-chan struct{}
+		if m.radio != nil {
+			wake = m.radio.published.wait()
+		} else {
+			wake = m.scans.wait()
+		}
+		if m.Ready() {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return m.joinPrivate(conn, head, metaint, remote, userAgent, onLeave)
 }
 
-func (m *Mountpoint) joinPrivate(conn net.Conn, head []byte, metaint int, remote, userAgent string, onLeave func()) error {
-	cfg := m.Station
-	cfg.Tracks = orderTracks{lib: m.Library, order: playlist.NewOrder(m.Library, true, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))}
+// Join hands a listener to the route: the radio station, or a private
+// station started for it (see Station.Join).
+func (m *Mountpoint) Join(req JoinRequest) error {
+	if m.radio != nil {
+		return m.radio.Join(req)
+	}
+	return m.joinPrivate(req)
+}
+
+// privateConfig is the configuration of a listener's private station.
+func (m *Mountpoint) privateConfig() Config {
+	cfg := m.Station.withDefaults()
 	cfg.OnTrack = func(t *TrackInfo) { m.lastTrack.Store(t) }
-	cfg.StopWhenEmpty = true
-	cfg.Prefill = max(cfg.Burst, time.Duration(int64(cfg.BurstBytes)*8*int64(time.Second)/128000))
 	cfg.Shards = 1
 	// A private ring needs only the burst and some slack for a slow reader.
-	if cfg.BufferSize <= 0 {
-		cfg.BufferSize = 2 << 20
-	}
 	cfg.BufferSize = min(cfg.BufferSize, 512<<10)
-	st := New(cfg)
+	return cfg
+}
+
+func (m *Mountpoint) joinPrivate(req JoinRequest) error {
+	src := m.newFolder(playlist.NewOrder(m.Library, true, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))))
+	cfg := m.privateConfig()
+	st := New(cfg, src)
+	st.stopWhenEmpty = true
+	st.prefill = cfg.nominalBurst()
 	m.mu.Lock()
 	if m.ctx.Err() != nil {
 		m.mu.Unlock()
-		conn.Close()
-		if onLeave != nil {
-			onLeave()
+		req.Conn.Close()
+		if req.OnLeave != nil {
+			req.OnLeave()
 		}
 		return ErrStopped
 	}
-	m.private[st] = struct{}{}
+	m.private[st] = src
 	m.mu.Unlock()
-	n := m.listeners.Add(1)
-	for p := m.peak.Load(); n > p && !m.peak.CompareAndSwap(p, n); p = m.peak.Load() {
-	}
-	m.sessions.Add(1)
+	m.count.join()
 	m.wg.Go(func() {
 		st.Run(m.ctx)
-		final := st.Stats()
 		m.mu.Lock()
 		delete(m.private, st)
-		m.doneStats.BytesSent += final.BytesSent
-		m.doneStats.TracksPlayed += final.TracksPlayed
-		m.doneStats.FilesSkipped += final.FilesSkipped
-		m.doneStats.SlowDropped += final.SlowDropped
-		m.doneStats.TimeoutDrops += final.TimeoutDrops
+		m.count.absorb(&st.count)
 		m.mu.Unlock()
-		m.listeners.Add(-1)
+		m.count.listeners.Add(-1)
 	})
-	return st.JoinConn(conn, head, metaint, remote, userAgent, onLeave)
+	return st.Join(req)
 }
 
 // NowPlaying is what listeners hear now (radio), or the track most recently
@@ -266,12 +308,21 @@ func (m *Mountpoint) NowPlaying() *TrackInfo {
 	return m.lastTrack.Load()
 }
 
-// BurstDelay is how far behind live listeners hear.
+// BurstDelay is how far behind live listeners hear: the radio station's,
+// or a running private station's (the same formula), or before there is
+// one, what a private station would start with.
 func (m *Mountpoint) BurstDelay() time.Duration {
 	if m.radio != nil {
 		return m.radio.BurstDelay()
 	}
-	return m.Station.Burst
+	m.mu.Lock()
+	for st := range m.private {
+		m.mu.Unlock()
+		return st.BurstDelay()
+	}
+	m.mu.Unlock()
+	cfg := m.privateConfig()
+	return burstDelay(&cfg, nil)
 }
 
 // Listeners is the number of connected listeners, without the walk over
@@ -280,54 +331,25 @@ func (m *Mountpoint) Listeners() int {
 	if m.radio != nil {
 		return m.radio.Listeners()
 	}
-	return int(m.listeners.Load())
+	return int(m.count.listeners.Load())
 }
 
-// Stats returns the route's counters.
+// Stats returns the route's counters. In individual mode they add up the
+// private stations, running and ended, the way a station adds up its
+// listeners.
 func (m *Mountpoint) Stats() Stats {
 	if m.radio != nil {
 		return m.radio.Stats()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := m.doneStats
-	s.Listeners = int(m.listeners.Load())
-	s.Peak = int(m.peak.Load())
-	s.Sessions = m.sessions.Load()
-	var sum time.Duration
+	var t tally
+	t.audience(&m.count)
+	t.totals(&m.count)
 	for st := range m.private {
-		ps := st.Stats()
-		s.BytesSent += ps.BytesSent
-		s.TracksPlayed += ps.TracksPlayed
-		s.FilesSkipped += ps.FilesSkipped
-		sum += ps.AvgDelay
-		s.MaxDelay = max(s.MaxDelay, ps.MaxDelay)
+		t.totals(&st.count)
+		st.tallyListeners(&t)
 	}
-	if n := len(m.private); n > 0 {
-		s.AvgDelay = sum / time.Duration(n)
-	}
-	return s
+	t.StreamStarted = m.started
+	return t.result()
 }
-
-// orderTracks adapts a playlist order to the station: only files the
-// library still lists are ever opened, and only below its folder.
-type orderTracks struct {
-	lib   *playlist.Library
-	order *playlist.Order
-}
-
-func (o orderTracks) Next() (string, string, bool) {
-	for range 3 { // a track removed since the order was made: take the next
-		t, ok := o.order.Next()
-		if !ok {
-			return "", "", false
-		}
-		// Abs is "" for a path that would leave the folder.
-		if p := o.lib.Abs(t); p != "" && o.lib.Contains(t.Rel) {
-			return p, t.Rel, true
-		}
-	}
-	return "", "", false
-}
-
-func (o orderTracks) Bad(rel string) { o.order.Skip(rel) }

@@ -2,6 +2,8 @@ package mount
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -72,7 +74,7 @@ func TestIndividualModeReleasesEverything(t *testing.T) {
 	// Warm up once so lazily created runtime goroutines do not count.
 	cycle := func() {
 		client, srv := dialPair(t, ln)
-		if err := m.Join(srv, []byte("H\r\n\r\n"), 0, "test", "test", nil); err != nil {
+		if err := m.Join(JoinRequest{Conn: srv, Head: []byte("H\r\n\r\n"), Remote: "test", UserAgent: "test"}); err != nil {
 			t.Fatal(err)
 		}
 		client.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -112,7 +114,7 @@ func TestIndividualJoinFailureStopsItsStation(t *testing.T) {
 	defer client.Close()
 	srv.Close()
 	left := make(chan struct{})
-	if err := m.Join(srv, []byte("H\r\n\r\n"), 0, "test", "test", func() { close(left) }); err == nil {
+	if err := m.Join(JoinRequest{Conn: srv, Head: []byte("H\r\n\r\n"), Remote: "test", UserAgent: "test", OnLeave: func() { close(left) }}); err == nil {
 		t.Fatal("Join of a closed connection succeeded")
 	}
 	select {
@@ -149,7 +151,7 @@ func TestRadioResumesAfterRestart(t *testing.T) {
 	second := newMount()
 	startMount(t, second)
 	testmedia.PollUntil(t, 15*time.Second, "the resumed station", func() bool { return second.radio.Ready() })
-	pos, ok := second.radio.Position()
+	pos, ok := second.radio.resumeAt()
 	if !ok || pos.Rel != "long.mp3" || pos.Offset < saved.OffsetBytes {
 		t.Fatalf("resumed at %+v, want long.mp3 from %d", pos, saved.OffsetBytes)
 	}
@@ -164,7 +166,9 @@ func TestCorruptStateStartsFresh(t *testing.T) {
 	dir := t.TempDir()
 	testmedia.WriteFile(t, dir, "a.mp3", testmedia.Frames(200))
 	state := filepath.Join(t.TempDir(), "root.json")
-	os.WriteFile(state, []byte("{not json"), 0o644)
+	if err := os.WriteFile(state, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	m := &Mountpoint{Route: "/", StatePath: state, Station: Config{PublishInterval: 50 * time.Millisecond}, Library: playlist.NewLibrary(dir, playlist.LibraryOptions{})}
 	startMount(t, m)
 	testmedia.PollUntil(t, 15*time.Second, "the station to play", m.Ready)
@@ -189,7 +193,7 @@ func TestReloadWhileListening(t *testing.T) {
 	testmedia.PollUntil(t, 15*time.Second, "the station to play", m.Ready)
 	client, srv := dialPair(t, ln)
 	defer client.Close()
-	if err := m.Join(srv, nil, 0, "test", "test", nil); err != nil {
+	if err := m.Join(JoinRequest{Conn: srv, Remote: "test", UserAgent: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	// While a plays (and b is preloaded), c is deleted and d added.
@@ -243,6 +247,109 @@ func TestTracksOfDifferentBitratesFollowEachOther(t *testing.T) {
 		sizes[n]++
 		if _, err := br.Discard(n - 4); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// An individual route reports what its private stations do, the same
+// fields as a radio route: listeners of both kinds (TCP written by a
+// shard, TLS by a goroutine) join the same way, the burst delay is the
+// one a private station really uses, and the totals survive the stations.
+func TestIndividualStatsAddUpPrivateStations(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "a.mp3", testmedia.Frames(60))
+	testmedia.WriteFile(t, dir, "b.mp3", testmedia.Frames(60))
+	cfg := Config{BurstBytes: 16 << 10, PublishInterval: 50 * time.Millisecond, Clock: fastClock{start: time.Now(), speed: 8}}
+	m := &Mountpoint{Route: "/solo", Individual: true, Station: cfg, Library: playlist.NewLibrary(dir, playlist.LibraryOptions{})}
+	startMount(t, m)
+	radio := &Mountpoint{Route: "/", Station: cfg, Library: playlist.NewLibrary(dir, playlist.LibraryOptions{})}
+	startMount(t, radio)
+
+	// Before any listener: the burst at the nominal 128 kbit/s, plus one
+	// publish interval, as a radio station computes it before its first block.
+	if got, want := m.BurstDelay(), 1024*time.Millisecond+cfg.PublishInterval; got != want {
+		t.Fatalf("individual burst delay with no listener %v, want %v", got, want)
+	}
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	plain, srv := dialPair(t, ln)
+	defer plain.Close()
+	if err := m.Join(JoinRequest{Conn: srv, Remote: "tcp", UserAgent: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	cert, _, _ := testmedia.SelfSignedCert(t)
+	client, srv2 := dialPair(t, ln)
+	left := make(chan struct{})
+	if err := m.Join(JoinRequest{Conn: tls.Server(srv2, &tls.Config{Certificates: []tls.Certificate{cert}}), Remote: "tls", UserAgent: "test", OnLeave: func() { close(left) }}); err != nil {
+		t.Fatal(err)
+	}
+	secure := tls.Client(client, &tls.Config{InsecureSkipVerify: true})
+	defer secure.Close()
+	var read int64
+	for _, c := range []net.Conn{plain, secure} {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		frame := make([]byte, 417)
+		for range 80 { // the burst, then live audio from the next track on
+			if _, err := io.ReadFull(c, frame); err != nil {
+				t.Fatal(err)
+			}
+			if frame[0] != 0xFF {
+				t.Fatal("a private stream lost frame alignment")
+			}
+			read += 417
+		}
+	}
+	s := m.Stats()
+	if s.Listeners != 2 || s.Peak != 2 || s.Sessions != 2 || s.AudioPlayed <= 0 || s.TracksPlayed == 0 || s.AvgDelay <= 0 || s.MaxDelay < s.AvgDelay || s.StreamStarted.IsZero() {
+		t.Fatalf("while listening: %+v", s)
+	}
+	testmedia.PollUntil(t, 10*time.Second, "the radio station to play", radio.Ready)
+	if got, want := m.BurstDelay(), radio.BurstDelay(); got != want || got <= cfg.PublishInterval {
+		t.Fatalf("individual burst delay %v, radio %v: want the same, more than one interval", got, want)
+	}
+
+	plain.Close()
+	secure.Close()
+	<-left
+	testmedia.PollUntil(t, 10*time.Second, "both private stations to end", func() bool { return m.Listeners() == 0 })
+	end := m.Stats()
+	if end.Listeners != 0 || end.Peak != 2 || end.Sessions != 2 || end.Panics != 0 {
+		t.Fatalf("after the listeners left: %+v", end)
+	}
+	if end.AudioPlayed < s.AudioPlayed || end.TracksPlayed < s.TracksPlayed || end.BytesSent < uint64(read) {
+		t.Fatalf("totals shrank when the stations ended: %+v, before %+v, %d bytes read", end, s, read)
+	}
+}
+
+// WaitReady returns as soon as a listener would get audio, woken by the
+// first publish (radio) or by a scan that finds files (individual).
+func TestWaitReady(t *testing.T) {
+	for _, individual := range []bool{false, true} {
+		dir := t.TempDir()
+		m := &Mountpoint{
+			Route: "/", Individual: individual,
+			Station: Config{PublishInterval: 50 * time.Millisecond},
+			Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+		}
+		startMount(t, m)
+		canceled, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := m.WaitReady(canceled); !errors.Is(err, context.Canceled) {
+			t.Fatalf("individual=%v: WaitReady on an empty folder: %v, want context.Canceled", individual, err)
+		}
+		ctx, stop := context.WithTimeout(context.Background(), 15*time.Second)
+		defer stop()
+		errc := make(chan error, 1)
+		go func() { errc <- m.WaitReady(ctx) }()
+		testmedia.WriteFile(t, dir, "a.mp3", testmedia.Frames(100))
+		if _, err := m.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; err != nil || !m.Ready() {
+			t.Fatalf("individual=%v: WaitReady: %v, Ready %v", individual, err, m.Ready())
 		}
 	}
 }

@@ -64,9 +64,6 @@ func (p *Pacer) Restart(pts time.Duration) {
 	p.started = true
 }
 
-// Due returns when the audio at stream position pts is due.
-func (p *Pacer) Due(pts time.Duration) time.Time { return p.base.Add(pts) }
-
 // Release waits until the audio at pts is due and returns that due time.
 func (p *Pacer) Release(ctx context.Context, pts time.Duration) (time.Time, error) {
 	if !p.started {

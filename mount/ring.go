@@ -8,8 +8,8 @@ import (
 // TrackInfo describes the track a block's audio belongs to. It is created
 // once per track play and never changed, so listeners share it freely.
 type TrackInfo struct {
-	Rel     string // path relative to the station folder
-	Path    string
+	Rel     string // path relative to the station folder; "" if not from a file
+	Path    string // "" if not from a file
 	Artist  string
 	Title   string
 	Display string // "Artist - Title", or the file name

@@ -16,24 +16,16 @@ import (
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
-// mainOpener opens tracks the way cmd/audio-streamer does: MP3 directly,
-// anything else through ffmpeg. calls counts every attempt.
-func mainOpener(calls *atomic.Int64) Opener {
-	return func(ctx context.Context, path string, offset int64) (*FrameReader, io.Closer, error) {
+// countOpens opens files the way every station does (Decoder: MP3
+// directly, anything else through ffmpeg) and counts every attempt.
+func countOpens(calls *atomic.Int64) folderHooks {
+	return folderHooks{open: func(ctx context.Context, path string, offset int64) (*FrameReader, io.Closer, error) {
 		calls.Add(1)
-		if strings.EqualFold(filepath.Ext(path), ".mp3") {
-			return OpenMP3At(path, offset)
-		}
-		st, err := transcode.Start(ctx, path, transcode.Options{})
-		if err != nil {
-			return nil, nil, err
-		}
-		return NewFrameReader(st), st, nil
-	}
+		return Decoder{}.Open(ctx, path, offset)
+	}}
 }
 
 // copyCorpus copies corpus files (paths as in MANIFEST.json) flat into dir.
@@ -104,7 +96,7 @@ func TestBrokenCorpusFilesAreSkipped(t *testing.T) {
 		Route: "/mixed",
 		Station: Config{
 			PublishInterval: 50 * time.Millisecond, Clock: fastClock{start: time.Now(), speed: 20},
-			Open: mainOpener(&opens), OnSkip: skips.add,
+			OnSkip: skips.add,
 			OnTrack: func(ti *TrackInfo) {
 				mu.Lock()
 				played[ti.Rel]++
@@ -112,6 +104,7 @@ func TestBrokenCorpusFilesAreSkipped(t *testing.T) {
 			},
 		},
 		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+		hooks:   countOpens(&opens),
 	}
 	startMount(t, m)
 	// Two full cycles: the good files play twice, the broken ones are not
@@ -197,8 +190,9 @@ func TestAllBrokenFolderRetriesWithoutHotLoop(t *testing.T) {
 	var skips skipLog
 	m := &Mountpoint{
 		Route: "/broken", RescanInterval: 200 * time.Millisecond,
-		Station: Config{PublishInterval: 50 * time.Millisecond, Open: mainOpener(&opens), OnSkip: skips.add},
+		Station: Config{PublishInterval: 50 * time.Millisecond, OnSkip: skips.add},
 		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+		hooks:   countOpens(&opens),
 	}
 	startMount(t, m)
 	testmedia.PollUntil(t, 15*time.Second, "every broken file to be tried once", func() bool { return opens.Load() >= files })
@@ -249,7 +243,7 @@ func listen(t *testing.T, m *Mountpoint) *frameListener {
 	}
 	client, srv := dialPair(t, ln)
 	ln.Close()
-	if err := m.Join(srv, nil, 0, "test", "test", nil); err != nil {
+	if err := m.Join(JoinRequest{Conn: srv, Remote: "test", UserAgent: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	fl := &frameListener{got: make(chan struct{}, 1)}
@@ -363,7 +357,7 @@ func TestPlayingFileChanges(t *testing.T) {
 			testmedia.PollUntil(t, 15*time.Second, "the station to play", m.Ready)
 			fl := listen(t, m)
 			fl.waitFor(t, 5*time.Second, "a frame of a.mp3", func(i uint32) bool { return i < 1000 })
-			if live := m.radio.Live(); live == nil || live.Rel != "a.mp3" {
+			if live := m.radio.ring.Tail().Track; live.Rel != "a.mp3" {
 				t.Fatalf("a.mp3 is no longer on the air (%+v): the test came too late", live)
 			}
 			if err := tc.change(a); err != nil {

@@ -3,6 +3,7 @@ package mount
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -15,8 +16,8 @@ type shard struct {
 	wake chan struct{}
 
 	mu        sync.Mutex
-	pending   []*Listener // joined, not yet adopted
-	listeners []*Listener // owned by the shard goroutine; changed under mu
+	pending   []*listener // joined, not yet adopted
+	listeners []*listener // owned by the shard goroutine; changed under mu
 	closed    bool
 }
 
@@ -31,7 +32,7 @@ func (sh *shard) notify() {
 	}
 }
 
-func (sh *shard) add(l *Listener) bool {
+func (sh *shard) add(l *listener) bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.closed {
@@ -41,13 +42,7 @@ func (sh *shard) add(l *Listener) bool {
 	return true
 }
 
-func (sh *shard) count() int {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	return len(sh.pending) + len(sh.listeners)
-}
-
-func (sh *shard) each(fn func(*Listener)) {
+func (sh *shard) each(fn func(*listener)) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	for _, l := range sh.listeners {
@@ -69,7 +64,7 @@ func (sh *shard) run(ctx context.Context) {
 		case <-ctx.Done():
 			sh.mu.Lock()
 			sh.closed = true
-			all := append(sh.listeners, sh.pending...)
+			all := slices.Concat(sh.listeners, sh.pending)
 			sh.listeners, sh.pending = nil, nil
 			sh.mu.Unlock()
 			for _, l := range all {

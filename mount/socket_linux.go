@@ -14,7 +14,7 @@ import (
 // tick"), so Go's poller has nothing to do for a listener, and dropping the
 // net.Conn frees its poller entry and bookkeeping, about half a KiB per
 // listener that a radio server holds for hours. A socket is used in place
-// (Listener.sock), never copied: two copies could close the number twice.
+// (listener.sock), never copied: two copies could close the number twice.
 type socket struct {
 	fd   int
 	open bool // the zero socket (a TLS listener's) has nothing to close
@@ -25,6 +25,13 @@ type iovecs []unix.Iovec
 
 // errClosedSocket is a write after close: a bug, never a client's doing.
 var errClosedSocket = errors.New("socket already closed")
+
+// shardConn reports whether conn can be written by a shard: plain TCP,
+// whose descriptor detach can take over.
+func shardConn(conn net.Conn) (*net.TCPConn, bool) {
+	c, ok := conn.(*net.TCPConn)
+	return c, ok
+}
 
 // detach takes c's descriptor for the listener and closes c. Closing one
 // of two descriptors of a socket does not end the connection.

@@ -77,8 +77,12 @@ func TestDetachedSocketOutlivesItsConn(t *testing.T) {
 
 func TestDetachedSocketFullIsNotAnError(t *testing.T) {
 	server, client := tcpPair(t)
-	server.SetWriteBuffer(4096)
-	client.(*net.TCPConn).SetReadBuffer(4096)
+	if err := server.SetWriteBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.(*net.TCPConn).SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
 	sock, err := detach(server)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // loopTracks plays a fixed list of files in order, forever.
@@ -66,15 +67,23 @@ type testStation struct {
 	stop func()
 }
 
+// startStation plays files (named a.mp3, b.mp3, …) in a loop, every one
+// offered even if broken or empty, from a FolderSource.
 func startStation(t *testing.T, cfg Config, files ...[]byte) *testStation {
+	t.Helper()
+	return startSource(t, cfg, &FolderSource{}, files...)
+}
+
+// startSource is startStation with src's other settings and hooks.
+func startSource(t *testing.T, cfg Config, src *FolderSource, files ...[]byte) *testStation {
 	t.Helper()
 	dir := t.TempDir()
 	var paths []string
 	for i, f := range files {
 		paths = append(paths, testmedia.WriteFile(t, dir, string(rune('a'+i))+".mp3", f))
 	}
-	cfg.Tracks = &loopTracks{paths: paths, bad: map[string]bool{}}
-	st := New(cfg)
+	src.hooks.tracks = &loopTracks{paths: paths, bad: map[string]bool{}}
+	st := New(cfg, src)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { st.Run(ctx); close(done) }()
@@ -87,20 +96,24 @@ func startStation(t *testing.T, cfg Config, files ...[]byte) *testStation {
 	return ts
 }
 
-// waitReady polls the station until it has published audio (there is no
-// event to wait on from outside; the poll is bounded).
+// waitReady waits, publish by publish, until the station is ready and its
+// ring holds at least audio.
 func waitReady(t *testing.T, st *Station, audio time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	deadline := time.After(20 * time.Second)
+	for {
+		wake := st.published.wait()
 		if tail := st.ring.Tail(); tail != nil && st.Ready() {
 			if h := st.ring.Head(); tail.End().Sub(h.Due) >= audio {
 				return
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-wake:
+		case <-deadline:
+			t.Fatal("station never became ready")
+		}
 	}
-	t.Fatal("station never became ready")
 }
 
 const testHead = "HTTP/1.0 200 OK\r\n\r\n"
@@ -113,17 +126,21 @@ func (ts *testStation) join(t *testing.T, serverSndBuf, clientRcvBuf int) (*net.
 		t.Fatal(err)
 	}
 	if clientRcvBuf > 0 {
-		client.SetReadBuffer(clientRcvBuf)
+		if err := client.SetReadBuffer(clientRcvBuf); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srv, err := ts.ln.AcceptTCP()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if serverSndBuf > 0 {
-		srv.SetWriteBuffer(serverSndBuf)
+		if err := srv.SetWriteBuffer(serverSndBuf); err != nil {
+			t.Fatal(err)
+		}
 	}
 	joined := ts.clock.Now()
-	if _, err := ts.Join(srv, []byte(testHead), 0, client.LocalAddr().String(), "test", nil); err != nil {
+	if err := ts.Join(JoinRequest{Conn: srv, Head: []byte(testHead), Remote: client.LocalAddr().String(), UserAgent: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
@@ -292,19 +309,19 @@ func TestNoTagBytesReachListeners(t *testing.T) {
 func TestPanicInStationGoroutineIsRecovered(t *testing.T) {
 	var once sync.Once
 	panics := make(chan any, 4)
-	ts := startStation(t, Config{
+	titles := func(path string) playlist.Title {
+		once.Do(func() { panic("tag reader bug") })
+		return playlist.Title{Display: filepath.Base(path)}
+	}
+	ts := startSource(t, Config{
 		PublishInterval: 50 * time.Millisecond,
-		Titles: func(path string) (string, string, string) {
-			once.Do(func() { panic("tag reader bug") })
-			return "", "", filepath.Base(path)
-		},
 		OnPanic: func(v any, stack []byte) {
 			if len(stack) == 0 {
 				t.Error("no stack trace")
 			}
 			panics <- v
 		},
-	}, testmedia.Frames(100), testmedia.Frames(100))
+	}, &FolderSource{hooks: folderHooks{titles: titles}}, testmedia.Frames(100), testmedia.Frames(100))
 	select {
 	case v := <-panics:
 		if v != "tag reader bug" {

@@ -2,7 +2,6 @@ package mount
 
 import (
 	"context"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,33 +9,33 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
-// TestWAVBetweenMP3sHasNoGap plays MP3, WAV (through real ffmpeg), MP3:
-// the encoder is started at preload, so the schedule never has to forgive
-// a gap (Pacer.Forgiven stays 0) and the listener gets one continuous run
-// of valid 44.1 kHz frames: each track's whole length, nothing extra.
+// TestWAVBetweenMP3sHasNoGap plays MP3, WAV (through real ffmpeg), MP3
+// (its extension in capitals: still played directly), opened by the
+// Decoder every station uses: the encoder is started at preload, so the
+// schedule never has to forgive a gap (Pacer.Forgiven stays 0) and the
+// listener gets one continuous run of valid 44.1 kHz frames: each track's
+// whole length, nothing extra.
 func TestWAVBetweenMP3sHasNoGap(t *testing.T) {
 	ffmpeg := testmedia.RequireTool(t, "ffmpeg")
 	dir := t.TempDir()
-	a := testmedia.WriteFile(t, dir, "a.mp3", testmedia.FramesFrom(0, 115))
-	w := testmedia.WriteFile(t, dir, "b.wav", testmedia.WAV(3, 48000, 1, 16))
-	c := testmedia.WriteFile(t, dir, "c.mp3", testmedia.FramesFrom(2000, 115))
-	open := func(ctx context.Context, path string, offset int64) (*FrameReader, io.Closer, error) {
-		if strings.HasSuffix(path, ".mp3") {
-			return OpenMP3At(path, offset)
-		}
-		st, err := transcode.Start(ctx, path, transcode.Options{FFmpegPath: ffmpeg})
-		if err != nil {
-			return nil, nil, err
-		}
-		return NewFrameReader(st), st, nil
+	testmedia.WriteFile(t, dir, "a.mp3", testmedia.FramesFrom(0, 115))
+	testmedia.WriteFile(t, dir, "b.wav", testmedia.WAV(3, 48000, 1, 16))
+	testmedia.WriteFile(t, dir, "c.MP3", testmedia.FramesFrom(2000, 115))
+	lib := playlist.NewLibrary(dir, playlist.LibraryOptions{})
+	if _, err := lib.Scan(); err != nil {
+		t.Fatal(err)
+	}
+	dec := Decoder{Transcode: transcode.Options{FFmpegPath: ffmpeg}}
+	if dec.NeedsFFmpeg("c.MP3") || !dec.NeedsFFmpeg("b.wav") {
+		t.Fatal("the decoder would send c.MP3 through ffmpeg, or b.wav not")
 	}
 	st := New(Config{
-		PublishInterval: 100 * time.Millisecond, MaxPreload: 2, Open: open,
-		Clock:  fastClock{start: time.Now(), speed: 4},
-		Tracks: &loopTracks{paths: []string{a, w, c}, bad: map[string]bool{}},
-	})
+		PublishInterval: 100 * time.Millisecond,
+		Clock:           fastClock{start: time.Now(), speed: 4},
+	}, &FolderSource{Library: lib, Decoder: dec, Preload: 2})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { st.Run(ctx); close(done) }()
@@ -69,14 +68,14 @@ func TestWAVBetweenMP3sHasNoGap(t *testing.T) {
 			}
 		}
 		frames[rel] += len(b.Frames)
-		if rel == "c.mp3" && frames[rel] == 115 {
+		if rel == "c.MP3" && frames[rel] == 115 {
 			break
 		}
 		var next *Block
 		testmedia.PollUntil(t, 15*time.Second, "the next block", func() bool { next = b.Next(); return next != nil })
 		b = next
 	}
-	if strings.Join(order, ",") != "a.mp3,b.wav,c.mp3" {
+	if strings.Join(order, ",") != "a.mp3,b.wav,c.MP3" {
 		t.Fatalf("played %v", order)
 	}
 	// 3 s of WAV is 114.8 frames of 1152 samples at 44.1 kHz (+1 for the

@@ -2,7 +2,6 @@ package mount
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -16,64 +15,24 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
-	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"golang.org/x/sys/unix"
 )
 
-// The fixtures here feed the fan-out benchmarks (bench_test.go) and the
-// steady-state tests below: a station built with New but never Run, whose
-// ring the caller appends to and whose shards the caller drives, so what is
-// measured is the write path and not the pacer.
+// The fixtures here feed the fan-out benchmarks and the steady-state tests
+// below: a station built with New but never Run, whose ring the caller
+// appends to and whose shards the caller drives, so what is measured is the
+// write path and not the pacer. They write through detached descriptors
+// (socket_linux.go) and count with Linux syscalls, hence Linux only.
 
 const (
-	// benchFrameDur is one 128 kbps, 44.1 kHz Layer III frame.
-	benchFrameDur = 1152 * time.Second / 44100
 	// benchBlockFrames frames make one publish of the default 200 ms
 	// PublishInterval: the station closes a block once it holds ≥ 200 ms.
 	benchBlockFrames = 8
-	// benchMetaint is the server's default icy_metaint.
-	benchMetaint = 16000
 	// benchClientsEnv tells the test binary it runs as the client process.
 	benchClientsEnv = "MOUNT_BENCH_CLIENTS"
 	benchReplyTag   = "fanout-clients: "
 )
-
-// benchFeed makes blocks the way the station does: whole frames of one
-// track, due one after another. The title changes every titleEvery blocks
-// (64: ~13 s) so the ICY path sends real metadata blocks as well as
-// "no change" bytes.
-type benchFeed struct {
-	audio      []byte
-	frames     []int32
-	tracks     [2]*TrackInfo
-	titleEvery int
-	due        time.Time
-	made       int
-}
-
-func newBenchFeed(framesPerBlock int) *benchFeed {
-	f := &benchFeed{audio: testmedia.Frames(framesPerBlock), titleEvery: 64, due: time.Now()}
-	size := len(f.audio) / framesPerBlock
-	for i := range framesPerBlock {
-		f.frames = append(f.frames, int32(i*size))
-	}
-	for i, title := range []string{"Artist One - Title One", "Artist Two - A Longer Title Two"} {
-		f.tracks[i] = &TrackInfo{Display: title, Meta: icy.MetaBlock(title, icy.UTF8), Bitrate: 128, SampleRate: 44100, Channels: 2}
-	}
-	return f
-}
-
-func (f *benchFeed) next() *Block {
-	b := &Block{
-		Data: bytes.Clone(f.audio), Frames: f.frames, FrameDur: benchFrameDur,
-		Due: f.due, Track: f.tracks[f.made/f.titleEvery%2],
-	}
-	f.made++
-	f.due = b.End()
-	return b
-}
 
 // benchHead is a listener's response head, built as the server builds it.
 func benchHead(metaint int) []byte {
@@ -139,7 +98,9 @@ func acceptBenchConns(tb testing.TB, n int) ([]*net.TCPConn, *benchClients) {
 	c := &benchClients{cmd: cmd, in: in, out: bufio.NewScanner(out)}
 	tb.Cleanup(c.close)
 	// A client process that dies leaves Accept waiting: bound it.
-	ln.SetDeadline(time.Now().Add(2 * time.Minute))
+	if err := ln.SetDeadline(time.Now().Add(2 * time.Minute)); err != nil {
+		tb.Fatal(err)
+	}
 	conns := make([]*net.TCPConn, 0, n)
 	for range n {
 		conn, err := ln.AcceptTCP()
@@ -159,7 +120,7 @@ func acceptBenchConns(tb testing.TB, n int) ([]*net.TCPConn, *benchClients) {
 func (c *benchClients) close() {
 	if c.in != nil {
 		c.in.Close()
-		c.cmd.Wait()
+		_ = c.cmd.Wait() // its replies said all there is to know
 		c.in = nil
 	}
 }
@@ -267,7 +228,9 @@ func runBenchClients(addr string, n int, cmds io.Reader, out io.Writer) error {
 						continue
 					}
 					if m == 0 && err == nil { // closed by the server
-						unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, int(ev.Fd), nil)
+						if err := unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, int(ev.Fd), nil); err != nil {
+							return err
+						}
 					}
 					break
 				}
@@ -393,16 +356,20 @@ func TestSteadyStateWriteAllocatesNothing(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Close() })
 		if rcvBuf > 0 {
-			c.SetReadBuffer(rcvBuf)
+			if err := c.SetReadBuffer(rcvBuf); err != nil {
+				t.Fatal(err)
+			}
 		}
 		srv, err := ln.AcceptTCP()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if sndBuf > 0 {
-			srv.SetWriteBuffer(sndBuf)
+			if err := srv.SetWriteBuffer(sndBuf); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if _, err := bs.Join(srv, benchHead(metaint), metaint, c.LocalAddr().String(), "test", nil); err != nil {
+		if err := bs.Join(JoinRequest{Conn: srv, Head: benchHead(metaint), Metaint: metaint, Remote: c.LocalAddr().String(), UserAgent: "test"}); err != nil {
 			t.Fatal(err)
 		}
 		clients = append(clients, client{c, metaint})
@@ -425,7 +392,7 @@ func TestSteadyStateWriteAllocatesNothing(t *testing.T) {
 	if s := bs.Stats(); s.SlowDropped+s.TimeoutDrops != 0 || s.Listeners != len(clients)+1 {
 		t.Fatalf("listeners dropped: %+v", s)
 	}
-	var slowL *Listener
+	var slowL *listener
 	for _, l := range bs.shards[0].listeners {
 		if l.Remote == slow.conn.LocalAddr().String() {
 			slowL = l
@@ -466,63 +433,6 @@ func TestSteadyStateWriteAllocatesNothing(t *testing.T) {
 	}
 }
 
-// checkICYStream checks that got is head, then exactly the blocks' audio
-// with an ICY metadata block after every metaint audio bytes (none when
-// metaint is 0). Each metadata block carries the title of the audio byte
-// just before it, or is the "no change" byte when that title was the last
-// one sent.
-func checkICYStream(t *testing.T, got, head []byte, blocks []*Block, metaint int) {
-	t.Helper()
-	var audio []byte
-	var titles []*TrackInfo // titles[i]: the track of audio[i]
-	for _, b := range blocks {
-		audio = append(audio, b.Data...)
-		for range b.Data {
-			titles = append(titles, b.Track)
-		}
-	}
-	rest, ok := bytes.CutPrefix(got, head)
-	if !ok {
-		t.Fatalf("metaint %d: stream does not start with the response head", metaint)
-	}
-	if metaint == 0 {
-		if !bytes.Equal(rest, audio) {
-			t.Fatalf("metaint 0: got %d audio bytes, want the %d published, unchanged", len(rest), len(audio))
-		}
-		return
-	}
-	var plain, last []byte
-	metas := 0
-	for len(rest) > 0 {
-		n := min(metaint, len(rest))
-		plain = append(plain, rest[:n]...)
-		rest = rest[n:]
-		if len(rest) == 0 {
-			break
-		}
-		size := 1 + int(rest[0])*16
-		if size > len(rest) || len(plain) > len(titles) {
-			t.Fatalf("metaint %d: stream runs past the published audio", metaint)
-		}
-		m, want := rest[:size], titles[len(plain)-1].Meta
-		switch {
-		case size == 1 && !bytes.Equal(last, want):
-			t.Fatalf("metaint %d: metadata block %d says no change, want %q", metaint, metas, want)
-		case size > 1 && !bytes.Equal(m, want):
-			t.Fatalf("metaint %d: metadata block %d is %q, want %q", metaint, metas, m, want)
-		}
-		last = want
-		metas++
-		rest = rest[size:]
-	}
-	if !bytes.Equal(plain, audio) {
-		t.Fatalf("metaint %d: got %d audio bytes, want the %d published, unchanged and in order", metaint, len(plain), len(audio))
-	}
-	if metas != len(audio)/metaint {
-		t.Fatalf("metaint %d: %d metadata blocks in %d audio bytes", metaint, metas, len(audio))
-	}
-}
-
 // listenerMemory accepts n connections and joins them to a station the way
 // the server does (its head buffer, remote address, user agent). It
 // returns the Go heap an accepted connection takes before the join, the
@@ -553,7 +463,7 @@ func listenerMemory(tb testing.TB, n int) (perConn, perListener, perJoin float64
 			metaint = benchMetaint
 		}
 		remote := c.RemoteAddr().String()
-		if _, err := st.Join(c, benchHead(metaint), metaint, remote, strings.Clone(ua), func() {}); err != nil {
+		if err := st.Join(JoinRequest{Conn: c, Head: benchHead(metaint), Metaint: metaint, Remote: remote, UserAgent: strings.Clone(ua), OnLeave: func() {}}); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -579,4 +489,230 @@ func TestListenerMemory(t *testing.T) {
 	if l > 512 {
 		t.Fatalf("a joined listener keeps %.0f B of Go heap, want ≤ 512 B", l)
 	}
+}
+
+// Results and how to read them: docs/benchmarks.md.
+
+func BenchmarkFanout1000(b *testing.B) {
+	for _, metaint := range []int{0, benchMetaint} {
+		b.Run(fmt.Sprintf("metaint=%d", metaint), func(b *testing.B) {
+			benchFanout(b, 1000, metaint, benchBlockFrames, serverShards())
+		})
+	}
+	b.Run("floor", func(b *testing.B) { benchWriteFloor(b, 1000) })
+}
+
+func BenchmarkPublish10000(b *testing.B) {
+	for _, metaint := range []int{0, benchMetaint} {
+		b.Run(fmt.Sprintf("metaint=%d", metaint), func(b *testing.B) {
+			benchFanout(b, 10000, metaint, benchBlockFrames, serverShards())
+		})
+	}
+}
+
+// BenchmarkFanoutShape varies what the design leaves open: the publish
+// interval (frames per block, so bytes per write) and the shard count.
+func BenchmarkFanoutShape(b *testing.B) {
+	for _, frames := range []int{4, 8, 20, 39} { // ≈ 100 ms, 200 ms, 500 ms, 1 s
+		b.Run(fmt.Sprintf("interval=%dms", frames*int(benchFrameDur/time.Millisecond)), func(b *testing.B) {
+			benchFanout(b, 1000, 0, frames, serverShards())
+		})
+	}
+	for _, shards := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("shards=%d", shards), func(b *testing.B) { benchFanout(b, 1000, 0, benchBlockFrames, shards) })
+	}
+}
+
+// serverShards is the shard count cmd/audio-streamer gives a station.
+func serverShards() int { return min(runtime.GOMAXPROCS(0), 4) }
+
+// benchFanout measures one publish tick: a 200 ms block of 128 kbps audio
+// appended to the ring, then every shard (as many as the server starts:
+// GOMAXPROCS, at most 4) writes to each of its listeners once. One op is
+// one tick over all n listeners. The client process reads between
+// batches of ticks, outside the measured time, and must have received
+// exactly what the listeners counted as sent.
+func benchFanout(b *testing.B, n, metaint, frames, shards int) {
+	b.ReportAllocs()
+	feed := newBenchFeed(frames)
+	bs := newBenchStation(b, shards, feed)
+	conns, clients := acceptBenchConns(b, n)
+	for _, c := range conns {
+		if err := bs.Join(JoinRequest{Conn: c, Head: benchHead(metaint), Metaint: metaint, Remote: c.RemoteAddr().String(), UserAgent: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Ticks per batch: keep ≤ 32 MiB in flight in all, ≤ 8 blocks a socket.
+	batch := min(max((32<<20)/(n*len(feed.audio)), 1), 8)
+	endBatch := func() {
+		if k := bs.behind(); k > 0 {
+			b.Errorf("%d of %d listeners behind the live edge after a batch: sockets were full", k, n)
+		}
+		clients.drain(b, bs.sent())
+		bs.makeBlocks(batch)
+	}
+	// Warm up: adopt the listeners, make each one's write closure, let the
+	// runtime start its threads and GC workers.
+	bs.makeBlocks(batch)
+	for range 3 {
+		for range batch {
+			bs.tick()
+		}
+		endBatch()
+	}
+	runtime.GC()
+
+	sent0 := bs.sent()
+	var m meter
+	ticks := 0
+	m.start()
+	for b.Loop() {
+		if len(bs.pending) == 0 {
+			b.StopTimer()
+			m.stop()
+			endBatch()
+			m.start()
+			b.StartTimer()
+		}
+		bs.tick()
+		ticks++
+	}
+	m.stop()
+	endBatch()
+	m.report(b, ticks, n, bs.sent()-sent0)
+	// The runtime allocates now and then on its own (a thread for a
+	// goroutine stuck in a syscall, GC workers, timers): a few per run.
+	// Anything on the write path runs every tick for every listener (ICY
+	// blocks every few ticks), so it would be ≥ 1 per tick, and hundreds
+	// per tick if per listener.
+	if m.mallocs >= uint64(max(ticks, 16)) {
+		b.Errorf("%d allocations in %d ticks of %d listeners: the steady state must allocate nothing", m.mallocs, ticks, n)
+	}
+}
+
+// meter adds up the process's CPU time (user + system, all threads) and
+// heap allocations over the measured stretches of a benchmark.
+type meter struct {
+	cpu     time.Duration
+	mallocs uint64
+	ms      runtime.MemStats
+	ru      syscall.Rusage
+}
+
+func (m *meter) read() (time.Duration, uint64) {
+	runtime.ReadMemStats(&m.ms)
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &m.ru); err != nil {
+		panic(err) // RUSAGE_SELF with a valid pointer cannot fail
+	}
+	return time.Duration(m.ru.Utime.Nano() + m.ru.Stime.Nano()), m.ms.Mallocs
+}
+
+func (m *meter) start() {
+	cpu, mallocs := m.read()
+	m.cpu -= cpu
+	m.mallocs -= mallocs
+}
+
+func (m *meter) stop() {
+	cpu, mallocs := m.read()
+	m.cpu += cpu
+	m.mallocs += mallocs
+}
+
+// report gives the per-write figures of ticks over n listeners.
+func (m *meter) report(b *testing.B, ticks, n int, bytes int64) {
+	writes := float64(ticks * n)
+	b.ReportMetric(float64(bytes)/b.Elapsed().Seconds(), "B/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/writes, "ns/write")
+	b.ReportMetric(float64(m.cpu.Nanoseconds())/writes, "cpu-ns/write")
+	b.ReportMetric(float64(m.mallocs)/writes, "allocs/listener-tick")
+}
+
+// benchWriteFloor is the kernel's share of benchFanout: the same sockets,
+// blocks and workers, but each write is a bare write(2) of the block on
+// the descriptor, with no ring, plan, ICY, netpoller or accounting.
+func benchWriteFloor(b *testing.B, n int) {
+	b.ReportAllocs()
+	feed := newBenchFeed(benchBlockFrames)
+	conns, clients := acceptBenchConns(b, n)
+	b.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	workers := serverShards()
+	fds := make([][]int, workers)
+	for i, c := range conns {
+		raw, err := c.SyscallConn()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := raw.Control(func(fd uintptr) { fds[i%workers] = append(fds[i%workers], int(fd)) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	blk := feed.next() // the same bytes every tick: the kernel copies them all the same
+	var sent int64
+	start, done := make([]chan struct{}, workers), make(chan int64)
+	for w := range workers {
+		start[w] = make(chan struct{})
+		go func() {
+			for range start[w] {
+				var k int64
+				for _, fd := range fds[w] {
+					m, err := unix.Write(fd, blk.Data)
+					if err != nil || m != len(blk.Data) {
+						b.Errorf("write: %d, %v", m, err)
+					}
+					k += int64(m)
+				}
+				done <- k
+			}
+		}()
+	}
+	b.Cleanup(func() {
+		for _, c := range start {
+			close(c)
+		}
+	})
+	tick := func() {
+		for _, c := range start {
+			c <- struct{}{}
+		}
+		for range start {
+			sent += <-done
+		}
+	}
+	batch := min(max((32<<20)/(n*len(feed.audio)), 1), 8)
+	var m meter
+	ticks := 0
+	m.start()
+	for b.Loop() {
+		if ticks > 0 && ticks%batch == 0 {
+			b.StopTimer()
+			m.stop()
+			clients.drain(b, sent)
+			m.start()
+			b.StartTimer()
+		}
+		tick()
+		ticks++
+	}
+	m.stop()
+	clients.drain(b, sent)
+	m.report(b, ticks, n, sent)
+}
+
+// BenchmarkListenerMemory reports the Go heap an accepted connection takes
+// and what a joined listener keeps in all, for 5000 listeners joined as
+// the server joins them.
+func BenchmarkListenerMemory(b *testing.B) {
+	b.ReportAllocs()
+	var conn, l, join float64
+	for b.Loop() {
+		conn, l, join = listenerMemory(b, 5000)
+	}
+	b.ReportMetric(conn, "B/accepted-conn")
+	b.ReportMetric(l, "B/listener")
+	b.ReportMetric(join, "B-allocated/join")
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
+// A TLS listener takes the writer-goroutine path of Join (as every listener
+// does off Linux) and gets the same stream, then is released at shutdown.
 func TestTLSListenerGetsTheStream(t *testing.T) {
 	ts := startStation(t, Config{Burst: time.Second, PublishInterval: 50 * time.Millisecond}, testmedia.Frames(2000))
 	waitReady(t, ts.Station, 1500*time.Millisecond)
@@ -17,7 +19,7 @@ func TestTLSListenerGetsTheStream(t *testing.T) {
 	client, srv := dialPair(t, ts.ln)
 	left := make(chan struct{})
 	tlsSrv := tls.Server(srv, &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err := ts.JoinConn(tlsSrv, []byte(testHead), 0, "tls", "test", func() { close(left) }); err != nil {
+	if err := ts.Join(JoinRequest{Conn: tlsSrv, Head: []byte(testHead), Remote: "tls", UserAgent: "test", OnLeave: func() { close(left) }}); err != nil {
 		t.Fatal(err)
 	}
 	tc := tls.Client(client, &tls.Config{InsecureSkipVerify: true})

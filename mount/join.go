@@ -1,0 +1,212 @@
+package mount
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
+)
+
+// JoinRequest is one listener handed to a station.
+type JoinRequest struct {
+	// Conn is the listener's connection; the station owns it from Join on
+	// and closes it. A *net.TCPConn is written by the shards, without a
+	// goroutine of its own (on Linux); anything else, such as TLS, gets a
+	// writer goroutine that writes with a deadline.
+	Conn net.Conn
+	// Head is the HTTP response head, sent before any audio.
+	Head []byte
+	// Metaint is the number of audio bytes between ICY metadata blocks;
+	// 0 sends none.
+	Metaint   int
+	Remote    string
+	UserAgent string
+	// OnLeave, if not nil, runs once when the station has closed Conn,
+	// whatever the outcome, also when Join fails.
+	OnLeave func()
+}
+
+// Join hands a listener to the station. The listener starts one burst
+// delay behind live, on a frame boundary, and gets its head and the burst
+// at once: a TCP listener from the caller's goroutine, before a shard
+// takes over, so playback starts without waiting for a tick. A listener
+// that fails to join is counted and dropped like any other, so a private
+// station sees it leave and stops.
+func (s *Station) Join(req JoinRequest) (err error) {
+	now := s.clock.Now()
+	l := s.newListener(&req, now)
+	s.count.join()
+	tcp, ok := shardConn(req.Conn)
+	if !ok {
+		return s.startWriter(req.Conn, l)
+	}
+	settled := false // dropped, or handed to a shard
+	defer func() {
+		if v := recover(); v != nil {
+			if !settled {
+				s.drop(l, fmt.Errorf("panic while joining: %v", v))
+			}
+			panic(v)
+		}
+	}()
+	if l.sock, err = detach(tcp); err != nil {
+		// Mostly EMFILE: the process is out of descriptors.
+		err = fmt.Errorf("taking over the connection: %w", err)
+		settled = true
+		s.drop(l, err)
+		return err
+	}
+	sc, _ := s.joinScratch.Get().(*scratch)
+	if sc == nil {
+		sc = newScratch()
+	}
+	err = l.flush(s.ring, sc, now, s.cfg.WriteTimeout)
+	s.joinScratch.Put(sc)
+	if err != nil {
+		settled = true
+		s.drop(l, err)
+		return err
+	}
+	sh := s.shards[s.nextShard.Add(1)%uint64(len(s.shards))]
+	settled = true
+	if !sh.add(l) {
+		s.drop(l, ErrStopped)
+		return ErrStopped
+	}
+	s.log.Debug("listener connected", "remote", req.Remote, "user_agent", req.UserAgent, "delay", l.joinDelay)
+	return nil
+}
+
+// newListener places a listener one burst delay behind live. Its delay is
+// then corrected to the frame it really starts on, so status pages show
+// the same delay for every listener whatever the phase of the tick.
+func (s *Station) newListener(req *JoinRequest, now time.Time) *listener {
+	delay := s.BurstDelay()
+	blk, off := s.ring.JoinPoint(now, delay)
+	l := &listener{
+		head: req.Head, blk: blk, off: off, icy: icy.NewInterleave(req.Metaint),
+		joined: now, lastProgress: now, joinDelay: delay,
+		Remote: req.Remote, onLeave: req.OnLeave,
+	}
+	if blk != nil && off < len(blk.Data) {
+		l.joinDelay = now.Sub(blk.Due.Add(time.Duration(frameIndex(blk, off)) * blk.FrameDur))
+	}
+	return l
+}
+
+func frameIndex(b *Block, off int) int {
+	for i, o := range b.Frames {
+		if int(o) >= off {
+			return i
+		}
+	}
+	return len(b.Frames)
+}
+
+// drop closes a listener and counts why it left.
+func (s *Station) drop(l *listener, err error) {
+	l.sock.close()
+	s.count.bytesSent.Add(uint64(l.sent.Load()))
+	switch {
+	case errors.Is(err, errFellBehind):
+		s.count.slow.Add(1)
+		s.log.Info("listener dropped: too slow", "remote", l.Remote, "buffer_bytes", s.cfg.BufferSize)
+	case errors.Is(err, errWriteTimeout):
+		s.count.timeouts.Add(1)
+		s.log.Info("listener dropped: write timeout", "remote", l.Remote, "timeout", s.cfg.WriteTimeout)
+	case isDisconnect(err) || errors.Is(err, ErrStopped):
+		s.log.Debug("listener disconnected", "remote", l.Remote, "reason", err.Error(), "seconds", s.clock.Now().Sub(l.joined).Seconds())
+	default:
+		s.log.Warn("listener write failed", "remote", l.Remote, "error", err.Error())
+	}
+	if l.onLeave != nil {
+		l.onLeave()
+	}
+	if s.count.listeners.Add(-1) == 0 && s.stopWhenEmpty {
+		s.emptyOnce.Do(func() { close(s.empty) })
+	}
+}
+
+// startWriter serves a listener the shards cannot write to: TLS cannot
+// take a non-blocking writev from a shared writer, so such a listener gets
+// a goroutine of its own that writes with a deadline. The plain-TCP path
+// stays goroutine-free.
+func (s *Station) startWriter(conn net.Conn, l *listener) error {
+	onLeave := l.onLeave
+	l.onLeave = func() {
+		conn.Close()
+		if onLeave != nil {
+			onLeave()
+		}
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.drop(l, ErrStopped)
+		return ErrStopped
+	}
+	s.writers[l] = struct{}{}
+	s.running.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.running.Done()
+		err := s.write(conn, l)
+		s.mu.Lock()
+		delete(s.writers, l)
+		s.mu.Unlock()
+		s.drop(l, err)
+	}()
+	return nil
+}
+
+// write feeds one listener until it fails or the station stops.
+func (s *Station) write(conn net.Conn, l *listener) error {
+	sc := newScratch()
+	for {
+		wake := s.published.wait()
+		if l.blk == nil {
+			l.blk = s.ring.Head()
+		}
+		if l.blk != nil && s.ring.Fell(l.blk) {
+			return errFellBehind
+		}
+		segs := l.plan(sc)
+		if len(segs) > 0 {
+			bufs := net.Buffers(sc.iov[:0])
+			for _, sg := range segs {
+				bufs = append(bufs, sg.b)
+			}
+			conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			n, err := bufs.WriteTo(conn)
+			l.commit(segs, int(n))
+			l.sent.Add(n)
+			clear(segs)
+			if err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					return errWriteTimeout
+				}
+				return err
+			}
+			l.updateDelay(s.clock.Now())
+			continue // more may have been published meanwhile
+		}
+		select {
+		case <-wake:
+		case <-s.done:
+			return errShutdown
+		}
+	}
+}
+
+// stopWriters refuses new writer goroutines and waits for the running
+// ones to end.
+func (s *Station) stopWriters() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	close(s.done)
+	s.running.Wait()
+}
