@@ -9,7 +9,8 @@ import (
 )
 
 // Charset is the byte encoding of titles inside ICY metadata blocks. ICY has
-// no charset declaration, so the server has to pick one (protocol.md §1.4).
+// no charset declaration, so the server has to pick one: most current
+// players assume UTF-8, some older ones Latin-1.
 type Charset int
 
 const (
@@ -25,6 +26,17 @@ func (c Charset) String() string {
 		return "latin1"
 	}
 	return "utf-8"
+}
+
+// MarshalText writes c as String does, so a configuration holding a
+// Charset encodes to a file that loads back.
+func (c Charset) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText reads what ParseCharset accepts.
+func (c *Charset) UnmarshalText(b []byte) error {
+	v, err := ParseCharset(string(b))
+	*c = v
+	return err
 }
 
 // ParseCharset accepts "utf-8", "utf8", "latin1", "iso-8859-1" in any case,
@@ -49,8 +61,6 @@ const (
 	// MaxTitleBytes is the longest encoded title MetaBlock keeps: the text
 	// area minus "StreamTitle='" and "';" minus one NUL terminator.
 	MaxTitleBytes = MaxMetaLen - len(titlePrefix) - len(titleSuffix) - 1
-	// DefaultMetaint is Icecast's ICY_METADATA_INTERVAL.
-	DefaultMetaint = 16000
 
 	titlePrefix = "StreamTitle='"
 	titleSuffix = "';"
@@ -93,7 +103,7 @@ func MetaBlock(title string, cs Charset) []byte {
 // AppendMetaBlock appends the block MetaBlock would return to dst. It does
 // not allocate when dst has MaxBlockLen bytes of spare capacity.
 //
-// Sanitising, following protocol.md §1.3:
+// Sanitising, so that every common player parses the title the same way:
 //   - control characters (C0 including NUL, DEL, C1) and U+FEFF are dropped;
 //   - apostrophes are kept as they are, no backslash escaping (players show
 //     the backslash);

@@ -18,8 +18,6 @@ type Burst struct {
 // burstExpected describes the accepted forms, for error messages.
 const burstExpected = `bytes (65536, "64KiB", "64k", "1MiB") or audio time ("4s", "2500ms"), not negative`
 
-var errBurst = errors.New("invalid burst: expected " + burstExpected)
-
 // ParseBurst reads a burst: a plain byte count ("65536"), bytes with a
 // binary unit ("64KiB", "64k" and "64K" are KiB, "1MiB"), or a Go duration
 // ("4s", "2500ms"). "0" is no burst. There is no bare "M" unit: "1m" is a
@@ -27,34 +25,17 @@ var errBurst = errors.New("invalid burst: expected " + burstExpected)
 func ParseBurst(s string) (Burst, error) {
 	s = strings.TrimSpace(s)
 	digits := len(s) - len(strings.TrimLeft(s, "0123456789"))
-	if digits == 0 {
-		return Burst{}, errBurst
+	unit := map[string]int{"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "mib": 1 << 20}[strings.ToLower(strings.TrimSpace(s[digits:]))]
+	n, err := strconv.Atoi(s[:digits])
+	switch d, durErr := time.ParseDuration(s); {
+	case digits == 0: // every form starts with a digit: "-4s" and "KiB" are refused
+	case unit != 0 && err == nil && n <= 1<<40/unit: // 1 TiB: no overflow; buffer_size caps it anyway
+		return Burst{Bytes: n * unit}, nil
+	case unit == 0 && durErr == nil && d >= 0:
+		return Burst{Duration: d}, nil
 	}
-	mult := 0
-	switch strings.ToLower(strings.TrimSpace(s[digits:])) {
-	case "", "b":
-		mult = 1
-	case "k", "kib":
-		mult = 1 << 10
-	case "mib":
-		mult = 1 << 20
-	}
-	if mult != 0 {
-		n, err := strconv.Atoi(s[:digits])
-		if err != nil || n > maxBurstBytes/mult {
-			return Burst{}, errBurst
-		}
-		return Burst{Bytes: n * mult}, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return Burst{}, errBurst
-	}
-	return Burst{Duration: d}, nil
+	return Burst{}, errors.New("invalid burst: expected " + burstExpected)
 }
-
-// maxBurstBytes keeps n*mult from overflowing; buffer_size caps it later anyway.
-const maxBurstBytes = 1 << 40
 
 // UnmarshalText implements encoding.TextUnmarshaler with [ParseBurst].
 func (b *Burst) UnmarshalText(text []byte) error {

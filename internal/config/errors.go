@@ -14,25 +14,13 @@ import (
 //	config: unknown key "colour" in /etc/as.toml:3
 //	config: DIRECTORY_ROUTES from env: invalid JSON: ...
 type Error struct {
-	// Key is the setting as the source spells it: "port", "station.mode",
-	// "DIRECTORY_ROUTES", "--directory-routes"; "" for whole-file or
-	// command-line problems.
-	Key string
-	// Source is where the value came from: "env PORT", "flag --port", a file
-	// path, "env", "flag" or "command line".
-	Source string
-	// Value is the offending value as given (shown quoted when Expected is set).
-	Value string
-	// Expected says what would have been accepted, e.g. "an integer 1..65535".
-	// When empty, Reason says what went wrong instead.
-	Expected string
-	// Line is the 1-based line in a TOML file, 0 when unknown or not a file.
-	Line int
-	// Reason describes failures that are not a rejected value, e.g.
-	// "unknown key" or "invalid JSON: ...".
-	Reason string
-	// Err is the underlying error, if any (for errors.Is / errors.As).
-	Err error
+	Key      string // as the source spells it: "port", "station.mode", "DIRECTORY_ROUTES", "--directory-routes"; "" for the whole file or command line
+	Source   string // "env PORT", "flag --port", a file path, "env", "flag" or "command line"
+	Value    string // the rejected value as given, quoted when Expected is set
+	Expected string // what would have been accepted, e.g. "an integer 1..65535"
+	Line     int    // 1-based line in the TOML file; 0 when unknown or not a file
+	Reason   string // what went wrong when no value was rejected, e.g. "invalid JSON: ..."
+	Err      error  // the underlying error, for errors.Is and errors.As
 }
 
 // reasonUnknownKey marks an Error for a key the file schema does not have.
@@ -68,13 +56,6 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-// loc is where a value came from, kept so that checks spanning several
-// settings can point at the right one.
-type loc struct {
-	source string
-	line   int
-}
 
 // errAt builds an Error for a rejected value at l.
 func errAt(key, value, expected string, l loc) *Error {

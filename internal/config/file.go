@@ -4,166 +4,129 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 )
 
-// tomlFile is a decoded configuration file. It is decoded into maps rather
-// than structs so that a value of the wrong type can be reported with its
-// key and line, which the toml package's type errors do not carry.
-type tomlFile struct {
+// document is a decoded configuration file. Values keep the types TOML gave
+// them; the table's kinds check them, so that a value of the wrong type is
+// reported like any other bad value: key, value, line, what was expected.
+type document struct {
 	path     string
-	lines    []string
 	top      map[string]any
 	stations []map[string]any
+	lines    map[string]int // see keyLines
 }
 
-// readTOML reads and decodes path; from names where the path came from.
-func readTOML(path string, from loc) (*tomlFile, error) {
+// readFile reads and decodes path; from names where the path came from.
+func readFile(path string, from loc) (*document, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{Key: "config file", Value: path, Source: from.source, Reason: err.Error(), Err: err}
 	}
-	f := &tomlFile{path: path, lines: strings.Split(string(data), "\n")}
-	md, err := toml.Decode(string(data), &f.top)
+	d := &document{path: path, lines: keyLines(string(data))}
+	md, err := toml.Decode(string(data), &d.top)
 	if err != nil {
-		var pe toml.ParseError // returned by value
+		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			return nil, &Error{Source: path, Line: pe.Position.Line, Reason: "invalid TOML: " + pe.Message, Err: err}
 		}
 		return nil, &Error{Source: path, Reason: err.Error(), Err: err}
 	}
-	if err := f.checkKeys(md.Keys()); err != nil {
-		return nil, err
+	// Keys come in document order: ["port"], ["station"] once per
+	// [[station]], then that table's ["station", "mode"].
+	n := -1
+	for _, k := range md.Keys() {
+		switch {
+		case k[0] == "station" && len(k) == 1:
+			n++
+		case k[0] == "station" && !isKey(k[1], true):
+			l := d.stationAt(n, k[1])
+			return nil, &Error{Key: "station." + k[1], Source: l.source, Line: l.line, Reason: reasonUnknownKey}
+		case k[0] != "station" && !isKey(k[0], false):
+			return nil, &Error{Key: k[0], Source: path, Line: d.lines[k[0]], Reason: reasonUnknownKey}
+		}
 	}
-	switch st := f.top["station"].(type) {
+	switch st := d.top["station"].(type) {
 	case nil:
 	case []map[string]any: // [[station]] tables
-		f.stations = st
+		d.stations = st
 	case []any: // station = [{...}, ...]
 		for _, v := range st {
 			m, ok := v.(map[string]any)
 			if !ok {
-				return nil, f.errAt("station", "", 0, fmt.Sprint(v), "[[station]] tables")
+				return nil, errAt("station", fmt.Sprint(v), "[[station]] tables", d.at("station"))
 			}
-			f.stations = append(f.stations, m)
+			d.stations = append(d.stations, m)
 		}
 	default:
-		return nil, f.errAt("station", "", 0, fmt.Sprint(st), "[[station]] tables")
+		return nil, errAt("station", fmt.Sprint(st), "[[station]] tables", d.at("station"))
 	}
-	return f, nil
+	return d, nil
 }
 
-// checkKeys refuses keys the schema does not have, in document order. Keys
-// arrive as ["port"], ["station"] (once per [[station]]), ["station","mode"].
-func (f *tomlFile) checkKeys(keys []toml.Key) error {
-	top := knownKeys(configSettings(""))
-	top["station"] = true
-	station := knownKeys(stationSettings(""))
-	n := -1 // index of the current [[station]]
-	for _, k := range keys {
+func isKey(key string, station bool) bool {
+	return slices.ContainsFunc(settings(), func(s setting) bool {
+		return s.key != "" && s.key == key && s.station == station
+	})
+}
+
+// at is where the file sets a top-level key.
+func (d *document) at(key string) loc { return loc{source: d.path, line: d.lines[key]} }
+
+// stationAt is where the file sets key in its n-th (0-based) station; key ""
+// is the table's [[station]] header.
+func (d *document) stationAt(n int, key string) loc {
+	name := "station." + strconv.Itoa(n)
+	if key != "" {
+		name += "." + key
+	}
+	return loc{source: d.path, line: d.lines[name]}
+}
+
+// keyLines maps each key to the 1-based line that sets it: "port",
+// "station.0" (the first [[station]] header), "station.0.route". The toml
+// package keeps key positions to itself, and of [[station]] tables only
+// the last one's, so a plain scan finds them. Keys inside inline tables get
+// no line.
+func keyLines(src string) map[string]int {
+	// A header "[a.b]" or "[[a]]", or the first part of an assigned key: a =, "a" =, a.b =
+	keyLine := regexp.MustCompile(`^\s*(?:(\[\[?)\s*([\w.-]+)\s*\]|(?:"([^"]*)"|'([^']*)'|([\w-]+))\s*[=.])`)
+	lines := map[string]int{}
+	note := func(key string, i int) {
+		if _, ok := lines[key]; !ok {
+			lines[key] = i + 1
+		}
+	}
+	scope, stations := "", 0
+	inString := false // inside a multi-line string
+	for i, line := range strings.Split(src, "\n") {
+		m := keyLine.FindStringSubmatch(line)
 		switch {
-		case !top[k[0]]:
-			return &Error{Key: k[0], Source: f.path, Line: f.lineOf("", 0, k[0]), Reason: reasonUnknownKey}
-		case k[0] == "station" && len(k) == 1:
-			n++
-		case k[0] == "station" && !station[k[1]]:
-			return &Error{Key: "station." + k[1], Source: f.path, Line: f.lineOf("station", n, k[1]), Reason: reasonUnknownKey}
-		}
-	}
-	return nil
-}
-
-func knownKeys[T any](settings []setting[T]) map[string]bool {
-	m := map[string]bool{}
-	for _, s := range settings {
-		if s.inFile {
-			m[s.name] = true
-		}
-	}
-	return m
-}
-
-// errAt reports a bad value of key in the top level (table "") or in the
-// n-th [[table]].
-func (f *tomlFile) errAt(key, table string, n int, value, expected string) *Error {
-	name := key
-	if table != "" {
-		name = table + "." + key
-	}
-	return errAt(name, value, expected, loc{source: f.path, line: f.lineOf(table, n, key)})
-}
-
-// lineOf finds the 1-based line that sets key at the top level (table "")
-// or in the n-th (0-based) [[table]]; a header "[key]" or "[key.sub]" in
-// that scope counts too. 0 when not found (inline tables, odd quoting).
-// A plain line scan suffices because toml's MetaData has no positions.
-func (f *tomlFile) lineOf(table string, n int, key string) int {
-	prefix := ""
-	if table != "" {
-		prefix = table + "."
-	}
-	cur, idx := "", -1 // current table and the index of the current [[table]]
-	inMulti := false   // inside a multi-line string
-	for i, line := range f.lines {
-		t := strings.TrimSpace(line)
-		if !inMulti {
-			if name, ok := header(t); ok {
-				if name == table {
-					idx++
-				}
-				cur = name
-				if (table == "" || idx == n) && (name == prefix+key || strings.HasPrefix(name, prefix+key+".")) {
-					return i + 1
-				}
-			} else if cur == table && (table == "" || idx == n) && setsKey(t, key) {
-				return i + 1
+		case m == nil || inString:
+		case m[1] == "[[" && m[2] == "station":
+			scope = "station." + strconv.Itoa(stations)
+			stations++
+			note("station", i)
+			note(scope, i)
+			scope += "."
+		case m[1] != "": // a table: a top-level key, or in the last [[station]] ([station.burst])
+			top, sub, _ := strings.Cut(m[2], ".")
+			if top == "station" && stations > 0 {
+				top = "station." + strconv.Itoa(stations-1) + "." + strings.Split(sub, ".")[0]
 			}
+			note(top, i)
+			scope = m[2] + "."
+		default:
+			note(scope+m[3]+m[4]+m[5], i) // one of them is the key
 		}
-		if strings.Count(t, `"""`)%2 == 1 || strings.Count(t, `'''`)%2 == 1 {
-			inMulti = !inMulti
-		}
-	}
-	return 0
-}
-
-// header returns the table name of a "[name]" or "[[name]]" line.
-func header(t string) (string, bool) {
-	if !strings.HasPrefix(t, "[") {
-		return "", false
-	}
-	name := strings.TrimLeft(t, "[")
-	end := strings.Index(name, "]")
-	if end < 0 {
-		return "", false
-	}
-	return strings.TrimSpace(name[:end]), true
-}
-
-// setsKey reports whether line t assigns key (bare or quoted, possibly dotted).
-func setsKey(t, key string) bool {
-	for _, k := range []string{key, `"` + key + `"`, "'" + key + "'"} {
-		if rest, ok := strings.CutPrefix(t, k); ok {
-			rest = strings.TrimSpace(rest)
-			if strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, ".") {
-				return true
-			}
+		if strings.Count(line, `"""`)%2 == 1 || strings.Count(line, `'''`)%2 == 1 {
+			inString = !inString
 		}
 	}
-	return false
-}
-
-// stationHeaderLine is the line of the n-th (0-based) [[station]] header.
-func (f *tomlFile) stationHeaderLine(n int) int {
-	idx := -1
-	for i, line := range f.lines {
-		t := strings.TrimSpace(line)
-		if name, ok := header(t); ok && strings.HasPrefix(t, "[[") && name == "station" {
-			if idx++; idx == n {
-				return i + 1
-			}
-		}
-	}
-	return 0
+	return lines
 }

@@ -1,47 +1,78 @@
 package config
 
 import (
+	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
-// TestSettingsMatchTags keeps the loader's key tables and the toml tags of
-// Config and Station in step: each tag is read by Load, and Load reads
-// nothing that has no tag.
+// TestSettingsMatchTags keeps the settings table and the toml tags of
+// Config and Station in step: each tag is a key of the table, and each key
+// of the table is a tag (Load stores a value in the field of its key).
 func TestSettingsMatchTags(t *testing.T) {
-	top := knownKeys(configSettings(""))
-	top["station"] = true
 	tests := []struct {
-		name  string
-		typ   reflect.Type
-		known map[string]bool
+		name    string
+		typ     reflect.Type
+		station bool
 	}{
-		{"Config", reflect.TypeFor[Config](), top},
-		{"Station", reflect.TypeFor[Station](), knownKeys(stationSettings(""))},
+		{"Config", reflect.TypeFor[Config](), false},
+		{"Station", reflect.TypeFor[Station](), true},
 	}
 	for _, tt := range tests {
-		var tags []string
+		var tags, keys []string
 		for f := range tt.typ.Fields() {
-			if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); tag != "" && tag != "-" {
+			if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); tag != "" && tag != "-" && tag != "station" {
 				tags = append(tags, tag)
 			}
 		}
-		var known []string
-		for k := range tt.known {
-			known = append(known, k)
+		for _, s := range settings() {
+			if s.key != "" && s.station == tt.station {
+				keys = append(keys, s.key)
+			}
 		}
 		slices.Sort(tags)
-		slices.Sort(known)
-		if !slices.Equal(tags, known) {
-			t.Errorf("%s: toml tags %v\nloader keys %v", tt.name, tags, known)
+		slices.Sort(keys)
+		if !slices.Equal(tags, keys) {
+			t.Errorf("%s: toml tags %v\ntable keys %v", tt.name, tags, keys)
 		}
 	}
 }
 
-func TestLineOf(t *testing.T) {
-	f := &tomlFile{lines: strings.Split(`port = 1
+// TestSettingsTable checks what the table promises: names are unique,
+// every default parses, and only station settings or env-only settings lack
+// a flag for a reason.
+func TestSettingsTable(t *testing.T) {
+	flags, envs := map[string]bool{}, map[string]bool{}
+	for _, s := range settings() {
+		if s.flag != "" && flags[s.flag] || s.env != "" && envs[s.env] {
+			t.Errorf("flag %q or env %q appears twice", s.flag, s.env)
+		}
+		flags[s.flag], envs[s.env] = true, true
+		if s.kind == nil {
+			t.Errorf("%s/%s/%s has no kind", s.key, s.flag, s.env)
+		}
+		if s.def != "" && s.key != "" {
+			var dst any = &Config{}
+			if s.station {
+				dst = &Station{}
+			}
+			if err := s.store(dst, text(s.def), ""); err != nil {
+				t.Errorf("default %q of %s: %v", s.def, s.key, err)
+			}
+		}
+		if (s.flag != "" || s.env != "") && s.usage == "" {
+			t.Errorf("%s/%s has no usage text", s.flag, s.env)
+		}
+	}
+}
+
+func TestKeyLines(t *testing.T) {
+	lines := keyLines(`port = 1
 [[station]]
 route = "/a"
   bitrate=64
@@ -52,28 +83,69 @@ route = "/b"
 x = 1
 [other]
 bitrate = 1
-`, "\n")}
+`)
 	tests := []struct {
-		table string
-		n     int
-		key   string
-		want  int
+		key  string
+		want int
 	}{
-		{"", 0, "port", 1},
-		{"station", 0, "bitrate", 4},
-		{"station", 1, "route", 6},
-		{"station", 1, "bitrate", 7},
-		{"station", 1, "burst", 8},
-		{"", 0, "other", 10},
-		{"", 0, "bitrate", 0}, // only inside tables
-		{"station", 2, "route", 0},
+		{"port", 1},
+		{"station", 2},
+		{"station.0", 2},
+		{"station.0.bitrate", 4},
+		{"station.1", 5},
+		{"station.1.route", 6},
+		{"station.1.bitrate", 7},
+		{"station.1.burst", 8},
+		{"other", 10},
+		{"bitrate", 0}, // only inside tables
+		{"station.2.route", 0},
 	}
 	for _, tt := range tests {
-		if got := f.lineOf(tt.table, tt.n, tt.key); got != tt.want {
-			t.Errorf("lineOf(%q, %d, %q) = %d, want %d", tt.table, tt.n, tt.key, got, tt.want)
+		if got := lines[tt.key]; got != tt.want {
+			t.Errorf("line of %q = %d, want %d", tt.key, got, tt.want)
 		}
 	}
-	if got := f.stationHeaderLine(1); got != 5 {
-		t.Errorf("stationHeaderLine(1) = %d, want 5", got)
+}
+
+// TestExampleDocumentsEveryKey fails when the table gains a file key that
+// config.example.toml does not set, or a flag or env variable its comments
+// do not name, and when the example sets a key the table does not have.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	const example = "../../config.example.toml"
+	data, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if _, err := toml.Decode(string(data), &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[bool]map[string]bool{false: {}, true: {}} // by station
+	for k := range doc {
+		documented[false][k] = true
+	}
+	stations, _ := doc["station"].([]map[string]any)
+	for _, st := range stations {
+		for k := range st {
+			documented[true][k] = true
+		}
+	}
+	delete(documented[false], "station")
+	for _, s := range settings() {
+		if s.key != "" && !documented[s.station][s.key] {
+			t.Errorf("key %q (station: %v) is not set in %s", s.key, s.station, example)
+		}
+		delete(documented[s.station], s.key)
+		if s.flag != "" && !regexp.MustCompile(`--`+s.flag+`\b`).Match(data) {
+			t.Errorf("flag --%s is not named in %s", s.flag, example)
+		}
+		if s.env != "" && !regexp.MustCompile(`\b`+s.env+`\b`).Match(data) {
+			t.Errorf("env %s is not named in %s", s.env, example)
+		}
+	}
+	for station, keys := range documented {
+		for k := range keys {
+			t.Errorf("%s sets key %q (station: %v) that the table does not have", example, k, station)
+		}
 	}
 }

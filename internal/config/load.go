@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,16 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-)
-
-// Flags and env variables that are not plain settings.
-const (
-	flagConfig          = "config"
-	envConfig           = "AUDIO_STREAMER_CONFIG"
-	flagDirectoryRoutes = "directory-routes"
-	envDirectoryRoutes  = "DIRECTORY_ROUTES"
-	flagStreamRoutes    = "stream-routes"
-	envStreamRoutes     = "AUDIO_STREAM_ROUTES"
 )
 
 // Load builds the configuration from command-line args (os.Args[1:]), the
@@ -40,123 +31,81 @@ func Load(args []string, env func(string) (string, bool)) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	home := homeDir(getenv)
-	settings := configSettings(home)
-	b := &builder{cfg: Defaults(), shuffle: true, bitrate: defaultBitrate, origin: map[string]loc{}}
-
-	var file *tomlFile
+	l := &loader{cfg: Defaults(), home: homeDir(getenv), origin: map[string]loc{}}
+	setDefaults(&l.base, true)
+	file := &document{} // none
 	if path, from, ok := configPath(flags, getenv); ok {
-		p, ok := expandPath(path, home)
+		p, ok := expandPath(path, l.home)
 		if !ok || p == "" {
 			return nil, &Error{Key: "config file", Value: path, Source: from.source, Expected: `a file path (a leading "~" needs HOME)`}
 		}
-		if file, err = readTOML(p, from); err != nil {
-			return nil, err
-		}
-		if err := applyFile(b, settings, file); err != nil {
+		if file, err = readFile(p, from); err != nil {
 			return nil, err
 		}
 	}
-	for _, s := range settings {
-		if v, ok := getenv(s.env); s.env != "" && ok {
-			if err := b.set(s, v, loc{source: "env " + s.env}); err != nil {
+	// The whole file, then env, then flags: a later layer overrides an earlier
+	// one. Routes and --config are read on their own (key "").
+	for _, s := range settings() {
+		if v, ok := file.top[s.key]; ok && s.key != "" && !s.station {
+			if err := l.set(s, s.key, v, file.at(s.key)); err != nil {
 				return nil, err
 			}
 		}
 	}
-	for _, s := range settings {
-		if v, ok := flags[s.flag]; s.flag != "" && ok {
-			if err := b.set(s, v, loc{source: "flag --" + s.flag}); err != nil {
+	for _, s := range settings() {
+		if v, ok := getenv(s.env); ok && s.env != "" && s.key != "" {
+			if err := l.set(s, cmp.Or(s.name, s.key), text(v), loc{source: "env " + s.env}); err != nil {
 				return nil, err
 			}
 		}
 	}
-	_, b.cfg.AudioDirSet = b.origin["audio_dir"]
-	if err := b.checkTop(); err != nil {
-		return nil, err
-	}
-	if err := b.buildStations(file, flags, getenv, home); err != nil {
-		return nil, err
-	}
-	cfg := b.cfg
-	return &cfg, nil
-}
-
-// set applies a text value (env or flag) and records where it came from.
-func (b *builder) set(s setting[builder], v string, from loc) error {
-	if err := s.set(b, v); err != nil {
-		return errAt(s.name, v, err.Error(), from)
-	}
-	b.origin[s.name] = from
-	return nil
-}
-
-// applyFile applies the top-level keys of the file.
-func applyFile(b *builder, settings []setting[builder], f *tomlFile) error {
-	return applyTable(b, settings, f.top, func(key string) loc {
-		return loc{source: f.path, line: f.lineOf("", 0, key)}
-	}, "", func(name string, l loc) { b.origin[name] = l })
-}
-
-// applyTable applies the keys of one TOML table to dst. where locates a key
-// for errors; prefix ("station.") is put before key names in errors;
-// onSet is told about every key applied.
-func applyTable[T any](dst *T, settings []setting[T], m map[string]any, where func(string) loc, prefix string, onSet func(string, loc)) error {
-	for _, s := range settings {
-		v, ok := m[s.name]
-		if !ok || !s.inFile {
-			continue
-		}
-		l := where(s.name)
-		text, list, ok := tomlText(v, s.kind)
-		if !ok {
-			return errAt(prefix+s.name, fmt.Sprint(v), s.expect, l)
-		}
-		var err error
-		if s.kind == kindList {
-			err = s.setList(dst, list)
-		} else {
-			err = s.set(dst, text)
-		}
-		if err != nil {
-			return errAt(prefix+s.name, text, err.Error(), l)
-		}
-		onSet(s.name, l)
-	}
-	return nil
-}
-
-// tomlText checks that a decoded TOML value has the type k wants and gives
-// it as the text that env and flags would carry. A string where an integer
-// belongs is refused rather than converted: the file has real types.
-func tomlText(v any, k kind) (text string, list []string, ok bool) {
-	switch v := v.(type) {
-	case string:
-		if k == kindString || k == kindDuration || k == kindBurst {
-			return v, nil, true
-		}
-	case int64:
-		if k == kindInt || k == kindBurst {
-			return strconv.FormatInt(v, 10), nil, true
-		}
-	case bool:
-		if k == kindBool {
-			return strconv.FormatBool(v), nil, true
-		}
-	case []any:
-		if k != kindList {
-			break
-		}
-		for _, item := range v {
-			s, isStr := item.(string)
-			if !isStr {
-				return "", nil, false
+	for _, s := range settings() {
+		if v, ok := flags[s.flag]; ok && s.key != "" {
+			if err := l.set(s, cmp.Or(s.name, s.key), text(v), loc{source: "flag --" + s.flag}); err != nil {
+				return nil, err
 			}
-			list = append(list, s)
 		}
-		return "", list, true
 	}
-	return "", nil, false
+	_, l.cfg.AudioDirSet = l.origin["audio_dir"]
+	l.base.Mode, l.base.Burst, l.base.Metaint = l.cfg.StreamMode, l.cfg.Burst, l.cfg.Metaint
+	if err := l.checkTop(); err != nil {
+		return nil, err
+	}
+	if err := l.buildStations(file, flags, getenv); err != nil {
+		return nil, err
+	}
+	return &l.cfg, nil
+}
+
+// loader is a configuration being built.
+type loader struct {
+	cfg    Config
+	base   Station        // what a station gets for the keys it does not set
+	home   string         // for "~" in paths; "" when unknown
+	origin map[string]loc // where each top-level key given was set
+}
+
+// loc is where a value came from, kept so that checks spanning several
+// settings can point at the right one.
+type loc struct {
+	source string
+	line   int
+}
+
+// set stores a top-level value, or a station default for [[station]]
+// settings, and records where it came from.
+func (l *loader) set(s setting, name string, v any, from loc) error {
+	dst := any(&l.cfg)
+	if s.station {
+		dst = &l.base
+	}
+	if err := s.store(dst, v, l.home); err != nil {
+		return errAt(name, fmt.Sprint(v), err.Error(), from)
+	}
+	if !s.station {
+		l.origin[s.key] = from
+	}
+	return nil
 }
 
 // configPath returns the file named by --config, else AUDIO_STREAMER_CONFIG.
@@ -180,37 +129,39 @@ func homeDir(getenv func(string) (string, bool)) string {
 }
 
 // checkTop checks rules that span several top-level settings.
-func (b *builder) checkTop() error {
-	c := &b.cfg
+func (l *loader) checkTop() error {
+	c := &l.cfg
 	if c.Burst.Bytes > c.BufferSize {
-		return errAt("burst", c.Burst.String(), fmt.Sprintf("at most buffer_size (%d bytes)", c.BufferSize), b.origin["burst"])
+		return errAt("burst", c.Burst.String(), fmt.Sprintf("at most buffer_size (%d bytes)", c.BufferSize), l.origin["burst"])
 	}
 	hasCert, hasKey := c.TLSCert != "", c.TLSKey != ""
 	switch {
 	case hasCert && !hasKey:
-		return errAt("tls_cert", c.TLSCert, "tls_cert together with tls_key (tls_key is not set)", b.origin["tls_cert"])
+		return errAt("tls_cert", c.TLSCert, "tls_cert together with tls_key (tls_key is not set)", l.origin["tls_cert"])
 	case hasKey && !hasCert:
-		return errAt("tls_key", c.TLSKey, "tls_key together with tls_cert (tls_cert is not set)", b.origin["tls_key"])
+		return errAt("tls_key", c.TLSKey, "tls_key together with tls_cert (tls_cert is not set)", l.origin["tls_key"])
 	case hasCert && c.TLSPort == 0:
-		return errAt("tls_port", "0", "a tls_port 1..65535 when tls_cert and tls_key are set", b.origin["tls_cert"])
+		return errAt("tls_port", "0", "a tls_port 1..65535 when tls_cert and tls_key are set", l.origin["tls_cert"])
 	case !hasCert && c.TLSPort != 0:
-		return errAt("tls_port", strconv.Itoa(c.TLSPort), "0 unless tls_cert and tls_key are set", b.origin["tls_port"])
+		return errAt("tls_port", strconv.Itoa(c.TLSPort), "0 unless tls_cert and tls_key are set", l.origin["tls_port"])
 	case c.TLSPort != 0 && c.TLSPort == c.Port:
-		return errAt("tls_port", strconv.Itoa(c.TLSPort), fmt.Sprintf("a port other than port %d", c.Port), b.origin["tls_port"])
+		return errAt("tls_port", strconv.Itoa(c.TLSPort), fmt.Sprintf("a port other than port %d", c.Port), l.origin["tls_port"])
 	}
 	return nil
 }
 
-// parseFlags parses args with a private FlagSet and returns the value of
-// each flag given (the last one when repeated).
+// parseFlags returns the value of each flag given (the last one when
+// repeated). Values are parsed later, so that their errors read like env
+// and file errors.
 func parseFlags(args []string) (map[string]string, error) {
 	vals := map[string]string{}
 	fs := newFlagSet(func(name, v string) { vals[name] = v })
 	if err := fs.Parse(args); err != nil {
+		reason := err.Error()
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, &Error{Source: "command line", Reason: "help requested", Err: err}
+			reason = "help requested"
 		}
-		return nil, &Error{Source: "command line", Reason: err.Error(), Err: err}
+		return nil, &Error{Source: "command line", Reason: reason, Err: err}
 	}
 	if fs.NArg() > 0 {
 		return nil, &Error{Source: "command line", Reason: fmt.Sprintf("unexpected argument %q (settings are flags like --port 8000)", fs.Arg(0))}
@@ -218,35 +169,26 @@ func parseFlags(args []string) (map[string]string, error) {
 	return vals, nil
 }
 
-// newFlagSet defines every flag; record receives each value as given.
-// Values are parsed later, so that their errors look like env and file errors.
 func newFlagSet(record func(name, value string)) *flag.FlagSet {
 	fs := flag.NewFlagSet("audio-streamer", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	def := func(name, usage string, isBool bool) {
-		fn := func(v string) error { record(name, v); return nil }
-		if isBool {
-			fs.BoolFunc(name, usage, fn)
-		} else {
-			fs.Func(name, usage, fn)
-		}
-	}
-	def(flagConfig, "TOML configuration file (env "+envConfig+")", false)
-	for _, s := range configSettings("") {
+	for _, s := range settings() {
 		if s.flag == "" {
 			continue
 		}
-		usage := s.usage + " (env " + s.env
+		usage := s.usage + " (env " + s.env + ")"
 		if s.env == "" {
-			usage = s.usage + " (file " + s.name
+			usage = s.usage + " (file " + s.key + ")"
 		}
-		if s.def != "" {
-			usage += ", default " + s.def
+		fn := func(v string) error { record(s.flag, v); return nil }
+		// A setting that takes a TOML boolean is a flag that may stand alone: --shuffle.
+		if _, err := s.kind(true, ""); err == nil {
+			fs.BoolFunc(s.flag, usage, fn)
+		} else {
+			fs.Func(s.flag, usage, fn)
 		}
-		def(s.flag, usage+")", s.kind == kindBool)
+		fs.Lookup(s.flag).DefValue = s.def // for PrintDefaults
 	}
-	def(flagStreamRoutes, `comma-separated routes; one without a directory plays --audio-dir (env `+envStreamRoutes+`, default "/")`, false)
-	def(flagDirectoryRoutes, `JSON object route→directory, e.g. {"humor":"/music/humor"} (env `+envDirectoryRoutes+`, which also takes route:dir;route:dir)`, false)
 	return fs
 }
 
@@ -259,6 +201,11 @@ func Usage() string {
 	fs := newFlagSet(func(string, string) {})
 	fs.SetOutput(&b)
 	fs.PrintDefaults()
-	b.WriteString("\nEnvironment only: ADMIN_TOKEN, ENVIRONMENT (Sentry environment).\n")
+	b.WriteString("\nEnvironment only:\n")
+	for _, s := range settings() {
+		if s.flag == "" && s.env != "" {
+			fmt.Fprintf(&b, "  %s\n    \t%s (file %s)\n", s.env, s.usage, s.key)
+		}
+	}
 	return b.String()
 }

@@ -1,65 +1,68 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/aposazhennikov/stream-audio-to-web/internal/endpoint"
 )
 
-// slot is a station being assembled from several sources.
+// slot is a station being assembled, with the [[station]] keys the file
+// set and where.
 type slot struct {
 	st    Station
-	given map[string]loc // [[station]] keys set in the file, and where
+	given map[string]loc
 }
 
 // buildStations merges [[station]] tables, DIRECTORY_ROUTES /
 // --directory-routes, AUDIO_STREAM_ROUTES / --stream-routes and the "/"
-// station of AudioDir into b.cfg.Stations, then fills Warnings. It runs
+// station of AudioDir into l.cfg.Stations, then fills Warnings. It runs
 // after every top-level setting is final, because stations inherit them.
-func (b *builder) buildStations(f *tomlFile, flags map[string]string, getenv func(string) (string, bool), home string) error {
-	c := &b.cfg
-	base := Station{
-		Genre: defaultGenre, Mode: c.StreamMode, Shuffle: b.shuffle, Burst: c.Burst,
-		Metaint: c.Metaint, ICYCharset: defaultCharset, Bitrate: b.bitrate,
-		SampleRate: defaultSampleRate, Channels: defaultChannels, Transcode: defaultTranscode,
-		MaxListeners: b.maxListeners,
-	}
+func (l *loader) buildStations(f *document, flags map[string]string, getenv func(string) (string, bool)) error {
+	c := &l.cfg
 	var order []*slot
 	byRoute := map[string]*slot{}
-	add := func(route, dir string) *slot {
-		sl := &slot{st: base, given: map[string]loc{}}
-		sl.st.Route, sl.st.Dir = route, dir
+	place := func(sl *slot) {
 		order = append(order, sl)
-		byRoute[route] = sl
+		byRoute[sl.st.Route] = sl
+	}
+	plain := func(route, dir string) *slot {
+		sl := &slot{st: l.base}
+		sl.st.Route, sl.st.Dir = route, dir
 		return sl
 	}
 
 	// 1. [[station]] tables, in file order.
-	if f != nil {
-		settings := stationSettings(home)
-		for i, m := range f.stations {
-			sl := &slot{st: base, given: map[string]loc{}}
-			where := func(key string) loc { return loc{source: f.path, line: f.lineOf("station", i, key)} }
-			if err := applyTable(&sl.st, settings, m, where, "station.", func(k string, l loc) { sl.given[k] = l }); err != nil {
-				return err
-			}
-			r := sl.st.Route
-			if r == "" {
-				return &Error{Key: "station.route", Source: f.path, Line: f.stationHeaderLine(i), Reason: "missing: every [[station]] needs a route"}
-			}
-			if prev, dup := byRoute[r]; dup {
-				l := sl.given["route"]
-				reason := fmt.Sprintf("route %s is defined twice", r)
-				if first := prev.given["route"].line; first > 0 {
-					reason += fmt.Sprintf(" (first at line %d)", first)
+	for i, m := range f.stations {
+		sl := &slot{st: l.base, given: map[string]loc{}}
+		for _, s := range settings() {
+			if v, ok := m[s.key]; ok && s.station {
+				at := f.stationAt(i, s.key)
+				if err := s.store(&sl.st, v, l.home); err != nil {
+					return errAt("station."+s.key, fmt.Sprint(v), err.Error(), at)
 				}
-				return &Error{Key: "station.route", Value: fmt.Sprint(m["route"]), Source: l.source, Line: l.line, Reason: reason}
+				sl.given[s.key] = at
 			}
-			order = append(order, sl)
-			byRoute[r] = sl
 		}
+		r := sl.st.Route
+		if r == "" {
+			at := f.stationAt(i, "")
+			return &Error{Key: "station.route", Source: at.source, Line: at.line, Reason: "missing: every [[station]] needs a route"}
+		}
+		if prev, dup := byRoute[r]; dup {
+			reason := fmt.Sprintf("route %s is defined twice", r)
+			if first := prev.given["route"].line; first > 0 {
+				reason += fmt.Sprintf(" (first at line %d)", first)
+			}
+			at := sl.given["route"]
+			return &Error{Key: "station.route", Value: fmt.Sprint(m["route"]), Source: at.source, Line: at.line, Reason: reason}
+		}
+		place(sl)
 	}
 
 	// 2. Directory routes: env, then the flag, so the flag wins a route both name.
@@ -71,7 +74,7 @@ func (b *builder) buildStations(f *tomlFile, flags map[string]string, getenv fun
 		sources = append(sources, routeSource{key: "--" + flagDirectoryRoutes, source: "flag", value: v})
 	}
 	for _, src := range sources {
-		entries, err := src.parse(home)
+		entries, err := src.dirRoutes(l.home)
 		if err != nil {
 			return err
 		}
@@ -79,15 +82,15 @@ func (b *builder) buildStations(f *tomlFile, flags map[string]string, getenv fun
 			if sl, ok := byRoute[e.route]; ok {
 				sl.st.Dir = e.dir
 			} else {
-				add(e.route, e.dir)
+				place(plain(e.route, e.dir))
 			}
 		}
 	}
 
-	// 3. "/" plays AudioDir unless something above defined it.
+	// 3. "/" plays AudioDir unless something above defined it; it comes first.
 	if byRoute["/"] == nil {
-		root := add("/", "")
-		order = append([]*slot{root}, order[:len(order)-1]...)
+		place(plain("/", ""))
+		order = append(order[len(order)-1:], order[:len(order)-1]...)
 	}
 
 	// 4. Stream routes: only names; a new one plays AudioDir.
@@ -97,14 +100,18 @@ func (b *builder) buildStations(f *tomlFile, flags map[string]string, getenv fun
 	} else if v, ok := getenv(envStreamRoutes); ok {
 		list.value = v
 	}
-	routes, err := list.routes()
-	if err != nil {
-		return err
-	}
-	for _, r := range routes {
+	seen := map[string]bool{}
+	for raw := range strings.SplitSeq(list.value, ",") {
+		if raw = strings.TrimSpace(raw); raw == "" {
+			continue // a trailing comma
+		}
+		r, err := list.route(raw, seen)
+		if err != nil {
+			return err
+		}
 		if byRoute[r] == nil {
-			add(r, "")
-			b.warnf("route %s from %s has no directory of its own; it plays audio_dir %s", r, list.key, c.AudioDir)
+			place(plain(r, ""))
+			l.warnf("route %s from %s has no directory of its own; it plays audio_dir %s", r, list.key, c.AudioDir)
 		}
 	}
 
@@ -122,15 +129,15 @@ func (b *builder) buildStations(f *tomlFile, flags map[string]string, getenv fun
 		if _, ok := sl.given["description"]; !ok {
 			st.Description = "Stream " + st.Route
 		}
-		if l, ok := sl.given["burst"]; ok && st.Burst.Bytes > c.BufferSize {
-			return errAt("station.burst", st.Burst.String(), fmt.Sprintf("at most buffer_size (%d bytes)", c.BufferSize), l)
+		if at, ok := sl.given["burst"]; ok && st.Burst.Bytes > c.BufferSize {
+			return errAt("station.burst", st.Burst.String(), fmt.Sprintf("at most buffer_size (%d bytes)", c.BufferSize), at)
 		}
 		c.Stations = append(c.Stations, *st)
 	}
 
 	// 6. Warnings: directories may appear later, so they are not errors.
 	if c.AudioDirSet && !usesAudioDir {
-		b.warnf("audio_dir %s is not used: route / has a directory of its own", c.AudioDir)
+		l.warnf("audio_dir %s is not used: route / has a directory of its own", c.AudioDir)
 	}
 	for _, st := range c.Stations {
 		if st.Dir == c.AudioDir && !c.AudioDirSet {
@@ -138,18 +145,51 @@ func (b *builder) buildStations(f *tomlFile, flags map[string]string, getenv fun
 		}
 		switch fi, err := os.Stat(st.Dir); {
 		case errors.Is(err, fs.ErrNotExist):
-			b.warnf("directory %s for route %s does not exist; the station will wait for files", st.Dir, st.Route)
+			l.warnf("directory %s for route %s does not exist; the station will wait for files", st.Dir, st.Route)
 		case err != nil:
-			b.warnf("directory %s for route %s cannot be read (%v); the station will wait for files", st.Dir, st.Route, err)
+			l.warnf("directory %s for route %s cannot be read (%v); the station will wait for files", st.Dir, st.Route, err)
 		case !fi.IsDir():
-			b.warnf("%s for route %s is not a directory; the station will wait for files", st.Dir, st.Route)
+			l.warnf("%s for route %s is not a directory; the station will wait for files", st.Dir, st.Route)
 		}
 	}
 	return nil
 }
 
-func (b *builder) warnf(format string, args ...any) {
-	b.cfg.Warnings = append(b.cfg.Warnings, fmt.Sprintf(format, args...))
+func (l *loader) warnf(format string, args ...any) {
+	l.cfg.Warnings = append(l.cfg.Warnings, fmt.Sprintf(format, args...))
+}
+
+const routeExpected = `a route like "/humor": path segments of letters, digits, ".", "_", "~" and "-"`
+
+// NormalizeRoute turns a route as users write it ("humor", "/humor",
+// "//humor/", " /humor ") into its canonical form "/humor". It refuses
+// empty routes, characters outside [A-Za-z0-9._~-], "." and ".." segments
+// and the server's own paths (see [endpoint.All]). The error is an *Error
+// with Key "route" and no Source, for the caller to fill in.
+func NormalizeRoute(s string) (string, error) {
+	refuse := func(expected string) (string, error) {
+		return "", &Error{Key: "route", Value: s, Expected: expected}
+	}
+	if strings.TrimSpace(s) == "" {
+		return refuse(routeExpected)
+	}
+	var segs []string
+	for seg := range strings.SplitSeq(strings.TrimSpace(s), "/") {
+		switch {
+		case seg == "": // leading, trailing and repeated slashes
+		case seg == "." || seg == "..":
+			return refuse(`a route without "." or ".." segments`)
+		case strings.ContainsFunc(seg, func(c rune) bool { return !isRouteChar(c) }):
+			return refuse(routeExpected)
+		default:
+			segs = append(segs, seg)
+		}
+	}
+	route := "/" + strings.Join(segs, "/")
+	if p := endpoint.Shadowed(route); p != "" {
+		return refuse("a route outside the server's own path " + p)
+	}
+	return route, nil
 }
 
 // routeSource is the text of one route setting outside the file. Its
@@ -157,18 +197,21 @@ func (b *builder) warnf(format string, args ...any) {
 // "config: DIRECTORY_ROUTES from env: invalid JSON: ...".
 type routeSource struct {
 	key, source, value string
-	pairsOK            bool // the env form also takes the Go seed's route:dir;route:dir
+	pairsOK            bool // the env form also takes route:dir;route:dir
 }
 
-// parse reads a directory-routes value: normalised routes, expanded dirs,
-// no route twice.
-func (s routeSource) parse(home string) ([]routeDir, error) {
+// routeDir is one route→directory pair.
+type routeDir struct{ route, dir string }
+
+// dirRoutes reads a directory-routes value: normalised routes, expanded
+// directories, no route twice.
+func (s routeSource) dirRoutes(home string) ([]routeDir, error) {
 	var entries []routeDir
 	var err error
 	if t := strings.TrimSpace(s.value); s.pairsOK && !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") {
-		entries, err = parseDirRoutesPairs(s.value)
+		entries, err = parsePairs(s.value)
 	} else {
-		entries, err = parseDirRoutesJSON(s.value)
+		entries, err = parseJSONObject(s.value)
 	}
 	if err != nil {
 		return nil, &Error{Key: s.key, Source: s.source, Reason: err.Error()}
@@ -189,20 +232,6 @@ func (s routeSource) parse(home string) ([]routeDir, error) {
 	return entries, nil
 }
 
-// routes reads a comma list of routes, default none ("/" exists anyway).
-func (s routeSource) routes() ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for _, raw := range splitRoutes(s.value) {
-		r, err := s.route(raw, seen)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
 // route normalises raw and refuses a route this source already named:
 // "humor" and "/humor" twice in one setting is a mistake, not an override.
 func (s routeSource) route(raw string, seen map[string]bool) (string, error) {
@@ -217,4 +246,68 @@ func (s routeSource) route(raw string, seen map[string]bool) (string, error) {
 	}
 	seen[r] = true
 	return r, nil
+}
+
+// parseJSONObject reads a JSON object of route→directory strings in
+// document order (a Go map would lose the order and hide repeated keys).
+func parseJSONObject(s string) ([]routeDir, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	if tok, err := dec.Token(); err != nil {
+		return nil, jsonErr(err)
+	} else if tok != json.Delim('{') {
+		return nil, errors.New(`invalid JSON: expected an object like {"humor": "/music/humor"}`)
+	}
+	var out []routeDir
+	for dec.More() {
+		key, err := dec.Token() // object keys are always strings
+		if err != nil {
+			return nil, jsonErr(err)
+		}
+		var dir any
+		if err := dec.Decode(&dir); err != nil {
+			return nil, jsonErr(err)
+		}
+		d, ok := dir.(string)
+		if !ok {
+			return nil, fmt.Errorf("invalid JSON: the directory of %q must be a string", key)
+		}
+		out = append(out, routeDir{route: key.(string), dir: d})
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, jsonErr(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("invalid JSON: text after the object")
+	}
+	return out, nil
+}
+
+// jsonErr words a decoding error; a bare io.EOF means the text stopped early.
+func jsonErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
+
+// parsePairs reads the older "route:path;route:path" form. A malformed
+// pair is an error, not skipped.
+func parsePairs(s string) ([]routeDir, error) {
+	var out []routeDir
+	for pair := range strings.SplitSeq(s, ";") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		route, dir, ok := strings.Cut(pair, ":")
+		if !ok || strings.TrimSpace(route) == "" || strings.TrimSpace(dir) == "" {
+			return nil, fmt.Errorf("%q is not route:path (expected a JSON object or route:path;route:path)", pair)
+		}
+		out = append(out, routeDir{route: route, dir: strings.TrimSpace(dir)})
+	}
+	return out, nil
+}
+
+// isRouteChar reports whether c may appear in a route segment.
+func isRouteChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._~-", c)
 }
