@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
@@ -144,21 +144,11 @@ func check(ctx context.Context, args []string, env func(string) (string, bool), 
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	c := &checker{ctx: ctx, cfg: cfg, mp3s: map[string]mp3Result{}, probes: map[string]probeResult{}}
-	rep := checkReport{OK: true, Warnings: cfg.Warnings}
-	stations := slices.Clone(cfg.Stations)
-	slices.SortStableFunc(stations, func(a, b config.Station) int { return strings.Compare(a.Route, b.Route) })
-	for _, st := range stations {
-		sr, err := c.station(st)
-		if err != nil {
-			fmt.Fprintln(stderr, "audio-streamer check: interrupted:", err)
-			return 1
-		}
-		rep.OK = rep.OK && sr.OK
-		rep.Stations = append(rep.Stations, sr)
+	rep, err := inspect(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "audio-streamer check:", err)
+		return 1
 	}
-	rep.FFmpeg, rep.FFprobe = c.ffmpeg, c.ffprobe
-
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -179,6 +169,29 @@ func check(ctx context.Context, args []string, env func(string) (string, bool), 
 		return 1
 	}
 	return 0
+}
+
+// inspect builds the stations exactly as the server does (the demo folder
+// included), never starting them, and inspects what each would play. The
+// error is a failure to build, or the context's.
+func inspect(ctx context.Context, cfg *config.Config) (checkReport, error) {
+	c := &checker{ctx: ctx, cfg: cfg, mp3s: map[string]mp3Result{}, probes: map[string]probeResult{}}
+	rep := checkReport{OK: true, Warnings: cfg.Warnings}
+	stations, err := station.BuildAll(cfg, station.Deps{})
+	if err != nil {
+		return rep, err
+	}
+	slices.SortStableFunc(stations, func(a, b *station.Station) int { return strings.Compare(a.Profile().Route, b.Profile().Route) })
+	for _, st := range stations {
+		sr, err := c.station(st)
+		if err != nil {
+			return rep, fmt.Errorf("interrupted: %w", err)
+		}
+		rep.OK = rep.OK && sr.OK
+		rep.Stations = append(rep.Stations, sr)
+	}
+	rep.FFmpeg, rep.FFprobe = c.ffmpeg, c.ffprobe
+	return rep, nil
 }
 
 // stripJSONFlag removes --json (not a server setting, so config.Load would
@@ -202,19 +215,15 @@ func stripJSONFlag(args []string) ([]string, bool) {
 
 // station scans one station's folder the way the server does and inspects
 // every track. The error is only ever the context's.
-func (c *checker) station(st config.Station) (stationReport, error) {
+func (c *checker) station(built *station.Station) (stationReport, error) {
+	st := built.Settings()
 	sr := stationReport{Route: st.Route, Dir: st.Dir, Mode: string(st.Mode), Transcode: st.Transcode,
-		Play: []playEntry{}, Skip: []skipEntry{}}
-	if st.Dir == c.cfg.AudioDir && !c.cfg.AudioDirSet {
-		if _, err := os.Stat(st.Dir); err != nil {
-			sr.Demo, sr.OK = true, true
-			sr.Note = fmt.Sprintf("default audio folder %s is missing (the server would play the bundled demo station)", st.Dir)
-			return sr, nil
-		}
-	}
-	lib := playlist.NewLibrary(st.Dir, playlist.LibraryOptions{Extensions: st.Extensions})
+		Play: []playEntry{}, Skip: []skipEntry{}, Demo: built.Demo()}
+	lib := built.Library()
 	res, scanErr := lib.Scan()
 	switch {
+	case built.Demo():
+		sr.Note = fmt.Sprintf("default audio folder %s is missing or empty, so the server plays the bundled demo station", c.cfg.AudioDir)
 	case errors.Is(scanErr, playlist.ErrDirNotExist):
 		sr.Note = fmt.Sprintf("folder %s does not exist", st.Dir)
 	case errors.Is(scanErr, playlist.ErrNotDir):
@@ -225,7 +234,7 @@ func (c *checker) station(st config.Station) (stationReport, error) {
 	for _, s := range res.Skipped {
 		sr.Skip = append(sr.Skip, skipEntry{Path: s.Path, Reason: s.Reason})
 	}
-	if sr.Note == "" {
+	if sr.Note == "" || built.Demo() {
 		sr.Skip = append(sr.Skip, unsupportedFiles(st.Dir, st.Extensions)...)
 	}
 	for _, t := range lib.Tracks() {
@@ -233,7 +242,7 @@ func (c *checker) station(st config.Station) (stationReport, error) {
 			return sr, err
 		}
 		path := lib.Abs(t)
-		p, reason := c.track(st, path)
+		p, reason := c.track(st, built.Decoder(), path)
 		if reason != "" {
 			sr.Skip = append(sr.Skip, skipEntry{Path: t.Rel, Reason: reason})
 			continue
@@ -257,9 +266,12 @@ func (c *checker) station(st config.Station) (stationReport, error) {
 }
 
 // track inspects one file: the entry to list, or why it will be skipped.
-func (c *checker) track(st config.Station, path string) (playEntry, string) {
-	always := st.Transcode == "always"
-	isMP3 := strings.EqualFold(filepath.Ext(path), ".mp3")
+func (c *checker) track(st config.Station, dec mount.Decoder, path string) (playEntry, string) {
+	always := dec.Always
+	needsFFmpeg := dec.NeedsFFmpeg(path)
+	// Whatever the policy, a file that plays as MP3 frames by default is
+	// read as one, to report its format.
+	isMP3 := !(mount.Decoder{}).NeedsFFmpeg(path)
 	var p playEntry
 	if isMP3 {
 		m := c.readMP3(path)
@@ -273,7 +285,7 @@ func (c *checker) track(st config.Station, path string) (playEntry, string) {
 		// With transcode = "always" a file without MPEG frames may still be
 		// something ffmpeg decodes: fall through to the probe.
 	}
-	if always || !isMP3 {
+	if needsFFmpeg {
 		if err := c.ffmpegAvailable(); err != nil {
 			if always {
 				return p, `needs ffmpeg (transcode = "always")`

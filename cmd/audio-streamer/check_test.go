@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
@@ -378,8 +380,35 @@ func TestCheckDefaultFolderMissing(t *testing.T) {
 		t.Skip("/app/audio exists on this machine")
 	}
 	code, out, _ := runCheck(t, nil)
-	if code != 0 || !strings.Contains(out, "default audio folder /app/audio is missing (the server would play the bundled demo station)") {
+	if code != 0 || !strings.Contains(out, "default audio folder /app/audio is missing or empty, so the server plays the bundled demo station") {
 		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+}
+
+// TestCheckAgreesWithServerOnEmptyDefaultFolder is the Docker image's case:
+// the default folder exists but is empty. The server plays the demo there,
+// so check must say so and succeed, listing the demo's tracks.
+func TestCheckAgreesWithServerOnEmptyDefaultFolder(t *testing.T) {
+	cfg, err := config.Load(nil, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An empty folder as the built-in default, not one the user gave.
+	empty := t.TempDir()
+	cfg.AudioDir, cfg.Stations[0].Dir = empty, empty
+	rep, err := inspect(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK || len(rep.Stations) != 1 || !rep.Stations[0].Demo || len(rep.Stations[0].Play) == 0 {
+		t.Fatalf("check of an empty default folder: %+v", rep)
+	}
+	built, err := station.BuildAll(cfg, station.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !built[0].Demo() || built[0].Settings().Dir != rep.Stations[0].Dir {
+		t.Errorf("server plays %s (demo %v), check reported %s", built[0].Settings().Dir, built[0].Demo(), rep.Stations[0].Dir)
 	}
 }
 

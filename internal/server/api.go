@@ -13,6 +13,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // noTrack is the placeholder title before a station's first track.
@@ -40,25 +42,25 @@ type stationJSON struct {
 	Bitrate      int     `json:"bitrate"`
 }
 
-func (s *Server) describe(st *Station, scheme, host string, now time.Time) stationJSON {
-	set := st.Settings
+func (s *Server) describe(st *station.Station, scheme, host string, now time.Time) stationJSON {
+	set := st.Profile()
 	stats := s.stats.get(st, now)
 	j := stationJSON{
 		Route: set.Route, URL: icy.URLFromHost(scheme, host, set.Route),
 		Name: set.Name, Description: set.Description, Genre: set.Genre, Mode: string(set.Mode),
-		Ready: st.Mount.Ready(), Listeners: stats.Listeners, Peak: stats.Peak, Sessions: stats.Sessions,
-		DelayS: round3(st.Mount.BurstDelay().Seconds()),
+		Ready: st.Ready(), Listeners: stats.Listeners, Peak: stats.Peak, Sessions: stats.Sessions,
+		DelayS: round3(st.BurstDelay().Seconds()),
 	}
 	if stats.Listeners > 0 && stats.AvgDelay > 0 {
 		j.DelayS = round3(stats.AvgDelay.Seconds())
 	}
-	if t := st.Mount.NowPlaying(); t != nil {
+	if t := st.NowPlaying(); t != nil {
 		j.CurrentTrack, j.Title, j.Artist, j.File, j.Bitrate = t.Display, t.Title, t.Artist, path.Base(t.Rel), t.Bitrate
 		if j.Title == "" {
 			j.Title = t.Display
 		}
 		// Listeners hear the track one burst after it was on the live edge.
-		heard := t.Started.Add(st.Mount.BurstDelay())
+		heard := t.Started.Add(st.BurstDelay())
 		j.StartedAt = heard.UTC().Format(time.RFC3339Nano)
 		j.ElapsedS = round3(max(now.Sub(heard), 0).Seconds())
 	}
@@ -110,7 +112,7 @@ func jsonError(ctx *fasthttp.RequestCtx, code int, msg string) {
 	writeJSON(ctx, code, map[string]string{"status": "error", "message": msg})
 }
 
-// streams lists every station (the seeds' /streams, as a superset).
+// streams lists every station (the original servers' /streams, as a superset).
 func (s *Server) streams(ctx *fasthttp.RequestCtx) {
 	if !methodIs(ctx, "GET", "HEAD") {
 		return
@@ -125,27 +127,27 @@ func (s *Server) streams(ctx *fasthttp.RequestCtx) {
 
 // routeArg returns the station named by ?route= (slash optional), the
 // default station when absent, or nil after answering 404.
-func (s *Server) routeArg(ctx *fasthttp.RequestCtx) (*Station, string, bool) {
+func (s *Server) routeArg(ctx *fasthttp.RequestCtx) (*station.Station, bool) {
 	arg := string(ctx.QueryArgs().Peek("route"))
 	if arg == "" {
-		return nil, "", true
+		return nil, true
 	}
 	st := s.stationFor(arg)
 	if st == nil {
 		jsonError(ctx, fasthttp.StatusNotFound, fmt.Sprintf("Stream %s not found", arg))
-		return nil, arg, false
+		return nil, false
 	}
-	return st, arg, true
+	return st, true
 }
 
 // nowPlaying answers what listeners hear now: with ?route= one station,
 // without it the default station plus every station's title in "tracks",
-// a shape both seed pages read.
+// a shape the pages of both original servers (Python and Go) read.
 func (s *Server) nowPlaying(ctx *fasthttp.RequestCtx) {
 	if !methodIs(ctx, "GET", "HEAD") {
 		return
 	}
-	st, _, ok := s.routeArg(ctx)
+	st, ok := s.routeArg(ctx)
 	if !ok {
 		return
 	}
@@ -155,20 +157,20 @@ func (s *Server) nowPlaying(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 			"status": "success", "route": d.Route, "track": d.CurrentTrack, "title": d.Title, "artist": d.Artist,
 			"file": d.File, "listeners": d.Listeners, "started_at": d.StartedAt, "elapsed_s": d.ElapsedS,
-			"delay_s": d.DelayS, "history": historyJSON(st, 10),
+			"delay_s": d.DelayS, "history": historyJSON(st.History(), 10),
 		})
 		return
 	}
 	tracks := map[string]string{}
 	for _, st := range s.Stations {
-		if t := st.Mount.NowPlaying(); t != nil {
-			tracks[st.Settings.Route] = t.Display
+		if t := st.NowPlaying(); t != nil {
+			tracks[st.Profile().Route] = t.Display
 		}
 	}
 	resp := map[string]any{"status": "success", "tracks": tracks, "route": "/", "track": noTrack}
 	if def := s.defaultStation(); def != nil {
-		resp["route"] = def.Settings.Route
-		resp["track"] = tracks[def.Settings.Route]
+		resp["route"] = def.Profile().Route
+		resp["track"] = tracks[def.Profile().Route]
 	}
 	writeJSON(ctx, fasthttp.StatusOK, resp)
 }
@@ -182,8 +184,7 @@ type historyEntry struct {
 // historyJSON lists up to n (0: all) tracks listeners have heard, newest
 // first. Tracks on the live edge but not heard yet are left out before
 // counting, so n is not cut short by them.
-func historyJSON(st *Station, n int) []historyEntry {
-	list := st.Mount.History.List()
+func historyJSON(list []playlist.Entry, n int) []historyEntry {
 	out := make([]historyEntry, 0, len(list))
 	now := time.Now()
 	for _, e := range list {
@@ -202,7 +203,7 @@ func (s *Server) history(ctx *fasthttp.RequestCtx) {
 	if !methodIs(ctx, "GET", "HEAD") {
 		return
 	}
-	st, _, ok := s.routeArg(ctx)
+	st, ok := s.routeArg(ctx)
 	if !ok {
 		return
 	}
@@ -213,24 +214,24 @@ func (s *Server) history(ctx *fasthttp.RequestCtx) {
 		jsonError(ctx, fasthttp.StatusNotFound, "no stations configured")
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "route": st.Settings.Route, "history": historyJSON(st, 0)})
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "route": st.Profile().Route, "history": historyJSON(st.History(), 0)})
 }
 
-// reload rescans one station (?route=) or all. GET (Python seed) and POST
-// (Go seed) both work; it is an admin action.
+// reload rescans one station (?route=) or all. GET (the original Python server) and POST
+// (the original Go server) both work; it is an admin action.
 func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 	if !methodIs(ctx, "GET", "POST") || !s.admin(ctx) {
 		return
 	}
-	st, _, ok := s.routeArg(ctx)
+	st, ok := s.routeArg(ctx)
 	if !ok {
 		return
 	}
 	targets := s.Stations
 	msg := "All playlists reloaded"
 	if st != nil {
-		targets = []*Station{st}
-		msg = "Playlist for stream " + st.Settings.Route + " reloaded"
+		targets = []*station.Station{st}
+		msg = "Playlist for stream " + st.Profile().Route + " reloaded"
 	}
 	type result struct {
 		Route   string `json:"route"`
@@ -240,8 +241,8 @@ func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 	}
 	var results []result
 	for _, t := range targets {
-		res, err := t.Mount.Reload()
-		r := result{Route: t.Settings.Route, Tracks: res.Tracks, Skipped: len(res.Skipped)}
+		res, err := t.Reload()
+		r := result{Route: t.Profile().Route, Tracks: res.Tracks, Skipped: len(res.Skipped)}
 		if err != nil {
 			r.Error = err.Error()
 		}
@@ -293,14 +294,14 @@ func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
 	var sources []icy.SourceInfo
 	now := time.Now()
 	for _, st := range s.sortedStations() {
-		set := st.Settings
+		set := st.Profile()
 		stats := s.stats.get(st, now)
 		src := icy.SourceInfo{
 			Bitrate: set.Bitrate, Genre: set.Genre, ListenerPeak: stats.Peak, Listeners: stats.Listeners,
 			ListenURL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), ServerDescription: set.Description,
 			ServerName: set.Name, ServerType: "audio/mpeg", ServerURL: set.URL, StreamStart: stats.StreamStarted,
 		}
-		if t := st.Mount.NowPlaying(); t != nil {
+		if t := st.NowPlaying(); t != nil {
 			src.Title, src.Artist = t.Display, t.Artist
 			if t.Bitrate > 0 {
 				src.Bitrate = t.Bitrate
@@ -313,7 +314,7 @@ func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		h = host(ctx)
 	}
-	body := icy.StatusJSON(icy.ServerInfo{Admin: "admin@localhost", Host: h, Location: "Earth", ServerID: s.ServerID, Start: s.started}, sources)
+	body := icy.StatusJSON(icy.ServerInfo{Admin: s.Admin, Host: h, Location: s.Location, ServerID: s.ServerID, Start: s.started}, sources)
 	ctx.SetContentType("application/json; charset=utf-8")
 	ctx.Response.Header.Set("Cache-Control", "no-cache, no-store")
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
@@ -345,10 +346,10 @@ func (s *Server) playlistFile(ctx *fasthttp.RequestCtx, p string) bool {
 	if st == nil {
 		return false
 	}
-	set := st.Settings
+	set := st.Profile()
 	e := icy.Entry{URL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), Name: set.Name, Description: set.Description,
 		Genre: set.Genre, InfoURL: set.URL, Bitrate: set.Bitrate, Listeners: s.stats.get(st, time.Now()).Listeners}
-	if t := st.Mount.NowPlaying(); t != nil {
+	if t := st.NowPlaying(); t != nil {
 		e.Title = t.Display
 	}
 	ctx.SetContentType(mime)
@@ -377,8 +378,8 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	}
 	var silent []string
 	for _, st := range s.sortedStations() {
-		if !st.Mount.Ready() {
-			silent = append(silent, st.Settings.Route)
+		if !st.Ready() {
+			silent = append(silent, st.Profile().Route)
 		}
 	}
 	ctx.SetContentType("text/plain; charset=utf-8")

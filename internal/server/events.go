@@ -72,7 +72,7 @@ func (s *Server) eventsBody(sch, h string, now time.Time) []byte {
 	for _, st := range s.sortedStations() {
 		d := s.describe(st, sch, h, now)
 		d.ElapsedS = 0
-		d.DelayS = round3(st.Mount.BurstDelay().Seconds())
+		d.DelayS = round3(st.BurstDelay().Seconds())
 		list = append(list, d)
 	}
 	body, _ := json.Marshal(list)

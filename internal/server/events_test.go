@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
-	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // sseEvent is one Server-Sent Event off the wire; retry is the last
@@ -58,7 +58,9 @@ func sseSubscribe(t *testing.T, h *harness) (*http.Response, <-chan sseEvent) {
 			case line == "":
 				if ev.name != "" || ev.data != "" {
 					ev.retry = retry
-					json.Unmarshal([]byte(ev.data), &ev.stations)
+					if err := json.Unmarshal([]byte(ev.data), &ev.stations); err != nil {
+						t.Errorf("event %q: data is not JSON: %v", ev.name, err)
+					}
 					ch <- ev
 				}
 				ev = sseEvent{}
@@ -184,7 +186,7 @@ func TestEventsQuietWhileNothingChanges(t *testing.T) {
 		files:   map[string][]byte{"long.mp3": append(testmedia.ID3v2("A", "Long", 0), testmedia.Frames(4000)...)},
 	})
 	l := h.raw(t, "GET / HTTP/1.0", "Host: "+h.addr)
-	go io.Copy(io.Discard, l.body) // a listener that keeps up
+	go func() { _, _ = io.Copy(io.Discard, l.body) }() // a listener that keeps up
 	_, events := sseSubscribe(t, h)
 	sseUntil(t, events, 5*time.Second, "the listener counted", func(m map[string]stationJSON) bool { return m["/"].Listeners == 1 })
 	select {
@@ -200,9 +202,9 @@ func TestEventsQuietWhileNothingChanges(t *testing.T) {
 func TestEventsShareStats(t *testing.T) {
 	var reads atomic.Int64
 	srv := &Server{}
-	srv.stats.read = func(st *Station) mount.Stats {
+	srv.stats.read = func(st *station.Station) mount.Stats {
 		reads.Add(1)
-		return st.Mount.Stats()
+		return st.Stats()
 	}
 	long := append(testmedia.ID3v2("A", "Long", 0), testmedia.Frames(4000)...)
 	h := startHarness(t, srv,
@@ -250,9 +252,9 @@ func BenchmarkEventsBody50Pages(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var reads atomic.Int64
-			srv.stats.read = func(st *Station) mount.Stats {
+			srv.stats.read = func(st *station.Station) mount.Stats {
 				reads.Add(1)
-				return st.Mount.Stats()
+				return st.Stats()
 			}
 			size := 0
 			for b.Loop() {
@@ -280,7 +282,7 @@ func benchEventsServer(b *testing.B, stations, n int) *Server {
 	b.Cleanup(func() {
 		cancel()
 		for _, st := range srv.Stations {
-			st.Mount.Wait()
+			st.Wait()
 		}
 		for _, c := range conns {
 			c.Close()
@@ -291,31 +293,36 @@ func benchEventsServer(b *testing.B, stations, n int) *Server {
 		route := fmt.Sprintf("/s%d", i)
 		dir := b.TempDir()
 		testmedia.WriteFile(b, dir, "long.mp3", testmedia.ID3v2("Artist", "Title", 0), testmedia.Frames(secondsOfFrames(120)))
-		mp := &mount.Mountpoint{
-			Route:   route,
-			Station: mount.Config{Route: route, Burst: time.Second, PublishInterval: 200 * time.Millisecond, Shards: 2},
-			Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+		cfg := config.Defaults()
+		cfg.PublishInterval = 200 * time.Millisecond
+		set := stationDefaults(b, stationSpec{Station: config.Station{Route: route, Name: "Station " + route, Dir: dir,
+			Burst: config.Burst{Duration: time.Second}}})
+		st, err := station.Build(&cfg, set, station.Deps{})
+		if err != nil {
+			b.Fatal(err)
 		}
-		mp.Start(ctx)
-		srv.Stations = append(srv.Stations, &Station{Settings: config.Station{Route: route, Name: "Station " + route, Mode: config.ModeRadio}, Mount: mp})
-		testmedia.PollUntil(b, 10*time.Second, route+" ready", mp.Ready)
+		st.Start(ctx)
+		srv.Stations = append(srv.Stations, st)
+		if err := st.WaitReady(ctx); err != nil {
+			b.Fatal(err)
+		}
 		for range n {
 			c, err := net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
 			if err != nil {
 				b.Fatal(err)
 			}
 			conns = append(conns, c)
-			go io.Copy(io.Discard, c)
+			go func() { _, _ = io.Copy(io.Discard, c) }()
 			s, err := ln.AcceptTCP()
 			if err != nil {
 				b.Fatal(err)
 			}
 			conns = append(conns, s)
-			if err := mp.Join(s, nil, 0, s.RemoteAddr().String(), "bench", nil); err != nil {
+			if err := st.Join(mount.JoinRequest{Conn: s, Remote: s.RemoteAddr().String(), UserAgent: "bench"}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if got := mp.Stats().Listeners; got != n {
+		if got := st.Stats().Listeners; got != n {
 			b.Fatalf("%s: %d listeners, want %d", route, got, n)
 		}
 	}

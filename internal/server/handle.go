@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/aposazhennikov/stream-audio-to-web/internal/endpoint"
 )
 
 // handle routes a request. Stream routes are exact configured paths (a
@@ -12,37 +14,37 @@ import (
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	switch path {
-	case "/streams":
+	case endpoint.Streams:
 		s.streams(ctx)
 		return
-	case "/now-playing":
+	case endpoint.NowPlaying:
 		s.nowPlaying(ctx)
 		return
-	case "/history":
+	case endpoint.History:
 		s.history(ctx)
 		return
-	case "/reload-playlist":
+	case endpoint.ReloadPlaylist:
 		s.reload(ctx)
 		return
-	case "/status.json", "/status-json.xsl":
+	case endpoint.StatusJSON, endpoint.StatusXSL:
 		s.statusJSON(ctx)
 		return
-	case "/healthz":
+	case endpoint.Healthz:
 		s.healthz(ctx)
 		return
-	case "/readyz":
+	case endpoint.Readyz:
 		s.readyz(ctx)
 		return
-	case "/metrics":
+	case endpoint.Metrics:
 		s.metrics(ctx)
 		return
-	case "/web", "/web/":
+	case endpoint.Web, endpoint.Web + "/":
 		s.webPage(ctx)
 		return
-	case "/events":
+	case endpoint.Events:
 		s.events(ctx)
 		return
-	case "/stream", "/direct-stream": // the Python seed's aliases of "/"
+	case endpoint.Stream, endpoint.DirectStream: // aliases of the default station
 		if st := s.defaultStation(); st != nil {
 			s.stream(ctx, st)
 			return
@@ -71,7 +73,7 @@ func (s *Server) notFound(ctx *fasthttp.RequestCtx, path string) {
 	b.WriteString("\nStations:")
 	for _, st := range s.sortedStations() {
 		b.WriteString(" ")
-		b.WriteString(st.Settings.Route)
+		b.WriteString(st.Profile().Route)
 	}
 	b.WriteString("\n")
 	ctx.SetStatusCode(fasthttp.StatusNotFound)

@@ -2,12 +2,13 @@ package server
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,9 +16,9 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
-	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // stationSpec is one station of a test server. Zero settings get the
@@ -40,73 +41,49 @@ type harness struct {
 	addr string // 127.0.0.1:port
 }
 
-// startHarness builds the stations the way cmd/audio-streamer's
-// buildStations does (library, ReadTitle, charset-aware MetaBlock), starts
-// them and the server, waits until every station with files plays, and
-// stops everything when the test ends. srv may carry server options.
+// startHarness builds the stations with station.Build, as the server
+// does, starts them and the server, waits until every radio station with
+// files plays, and stops everything when the test ends. srv may carry
+// server options.
 func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 	t.Helper()
 	if srv == nil {
 		srv = &Server{}
 	}
-	mctx, stopMounts := context.WithCancel(context.Background())
-	var mounts []*mount.Mountpoint
-	var waitFor []*mount.Mountpoint
+	mctx, stopStations := context.WithCancel(context.Background())
+	var waitFor []*station.Station
 	for _, sp := range specs {
 		set := stationDefaults(t, sp)
 		for name, data := range sp.files {
-			p := filepath.Join(set.Dir, name)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			testmedia.WriteFile(t, set.Dir, name, data)
 		}
-		charset, err := icy.ParseCharset(set.ICYCharset)
+		cfg := config.Defaults()
+		cfg.PublishInterval = cmp.Or(sp.publish, 50*time.Millisecond)
+		cfg.WriteTimeout = cmp.Or(sp.writeTimeout, 10*time.Second)
+		cfg.RescanInterval = sp.rescan
+		deps := station.Deps{}
+		if sp.onTrack != nil {
+			deps.OnTrack = func(_ string, ti *mount.TrackInfo) { sp.onTrack(ti) }
+		}
+		st, err := station.Build(&cfg, set, deps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		publish := sp.publish
-		if publish == 0 {
-			publish = 50 * time.Millisecond
-		}
-		writeTimeout := sp.writeTimeout
-		if writeTimeout == 0 {
-			writeTimeout = 10 * time.Second
-		}
-		mc := mount.Config{
-			Route: set.Route, BufferSize: 2 << 20, Burst: set.Burst.Duration, BurstBytes: set.Burst.Bytes,
-			PublishInterval: publish, WriteTimeout: writeTimeout, MaxPreload: 2, Shards: 2,
-			Titles: func(path string) (string, string, string) {
-				tt := playlist.ReadTitle(path)
-				return tt.Artist, tt.Title, tt.Display
-			},
-			MetaBlock: func(title string) []byte { return icy.MetaBlock(title, charset) },
-			OnTrack:   sp.onTrack,
-		}
-		mp := &mount.Mountpoint{
-			Route: set.Route, Individual: set.Mode == config.ModeIndividual, Shuffle: set.Shuffle,
-			Station: mc, RescanInterval: sp.rescan,
-			Library: playlist.NewLibrary(set.Dir, playlist.LibraryOptions{Extensions: set.Extensions}),
-			History: playlist.NewHistory(100),
-		}
-		srv.Stations = append(srv.Stations, &Station{Settings: set, Mount: mp})
-		mounts = append(mounts, mp)
+		srv.Stations = append(srv.Stations, st)
 		if len(sp.files) > 0 && set.Mode != config.ModeIndividual {
-			waitFor = append(waitFor, mp)
+			waitFor = append(waitFor, st)
 		}
 	}
-	for _, mp := range mounts {
-		mp.Start(mctx)
+	for _, st := range srv.Stations {
+		st.Start(mctx)
 	}
 	// Registered before the server's cleanup, so it runs after it.
 	t.Cleanup(func() {
-		stopMounts()
+		stopStations()
 		done := make(chan struct{})
 		go func() {
-			for _, mp := range mounts {
-				mp.Wait()
+			for _, st := range srv.Stations {
+				st.Wait()
 			}
 			close(done)
 		}()
@@ -117,64 +94,51 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 		}
 	})
 	h := &harness{srv: srv, addr: testmedia.ServeLoopback(t, srv.Serve)}
-	for _, mp := range waitFor {
-		testmedia.PollUntil(t, 10*time.Second, "station "+mp.Route+" ready", mp.Ready)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, st := range waitFor {
+		if err := st.WaitReady(ctx); err != nil {
+			t.Fatalf("station %s not ready: %v", st.Profile().Route, err)
+		}
 	}
 	return h
 }
 
-// stationDefaults fills what config.Load would, with shuffle off so the
-// play order is the file names' order.
-func stationDefaults(t *testing.T, sp stationSpec) config.Station {
-	set := sp.Station
-	if set.Route == "" {
-		set.Route = "/"
+// stationDefaults is the station config.Load makes for the spec's route
+// and folder (a fresh one unless given), with shuffle off (so the play
+// order is the file names' order) and the spec's other non-zero settings
+// on top.
+func stationDefaults(t testing.TB, sp stationSpec) config.Station {
+	route, dir := cmp.Or(sp.Route, "/"), cmp.Or(sp.Dir, t.TempDir())
+	routes, _ := json.Marshal(map[string]string{route: dir})
+	cfg, err := config.Load(nil, func(k string) (string, bool) {
+		return string(routes), k == "DIRECTORY_ROUTES"
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if set.Dir == "" {
-		set.Dir = t.TempDir()
+	var set config.Station
+	for _, st := range cfg.Stations {
+		if st.Route == route {
+			set = st
+		}
 	}
-	if set.Name == "" {
-		set.Name = "Test station " + set.Route
-	}
-	if set.Description == "" {
-		set.Description = "Stream " + set.Route
-	}
-	if set.Genre == "" {
-		set.Genre = "Various"
-	}
-	if set.Mode == "" {
-		set.Mode = config.ModeRadio
-	}
-	if set.Burst == (config.Burst{}) {
-		set.Burst = config.Burst{Bytes: 64 << 10}
-	}
-	if set.Metaint == 0 {
-		set.Metaint = icy.DefaultMetaint
-	}
-	if set.ICYCharset == "" {
-		set.ICYCharset = "utf-8"
-	}
-	if set.Bitrate == 0 {
-		set.Bitrate = 128
-	}
-	if set.SampleRate == 0 {
-		set.SampleRate = 44100
-	}
-	if set.Channels == 0 {
-		set.Channels = 2
-	}
-	if set.Transcode == "" {
-		set.Transcode = "auto"
+	set.Shuffle = false
+	dst, src := reflect.ValueOf(&set).Elem(), reflect.ValueOf(sp.Station)
+	for i := range src.NumField() {
+		if f := src.Field(i); !f.IsZero() {
+			dst.Field(i).Set(f)
+		}
 	}
 	return set
 }
 
 func (h *harness) url(path string) string { return "http://" + h.addr + path }
 
-func (h *harness) station(t *testing.T, route string) *Station {
+func (h *harness) station(t *testing.T, route string) *station.Station {
 	t.Helper()
 	for _, st := range h.srv.Stations {
-		if st.Settings.Route == route {
+		if st.Profile().Route == route {
 			return st
 		}
 	}

@@ -29,9 +29,9 @@ func TestListenerLimits(t *testing.T) {
 			stationSpec{Station: config.Station{Route: "/one", MaxListeners: 1}, files: song},
 			stationSpec{Station: config.Station{Route: "/two"}, files: song},
 		)
-		checkListenerHead(t, h.raw(t, "GET /one HTTP/1.0"), "Test station /one", 0)
+		checkListenerHead(t, h.raw(t, "GET /one HTTP/1.0"), "audio-streamer /one", 0)
 		refused(t, h.raw(t, "GET /one HTTP/1.0"), "station /one is full (1 listeners)")
-		checkListenerHead(t, h.raw(t, "GET /two HTTP/1.0"), "Test station /two", 0)
+		checkListenerHead(t, h.raw(t, "GET /two HTTP/1.0"), "audio-streamer /two", 0)
 		refused(t, h.raw(t, "GET /two HTTP/1.0"), "server is full (2 listeners)")
 	})
 
@@ -43,11 +43,11 @@ func TestListenerLimits(t *testing.T) {
 			if r.status != "HTTP/1.0 200 OK" {
 				t.Fatalf("HEAD: %q", r.status)
 			}
-			io.ReadAll(r.body)
+			_, _ = io.ReadAll(r.body) // until the server closes
 		}
 		first := h.raw(t, "GET / HTTP/1.0")
-		checkListenerHead(t, first, "Test station /", 0)
-		checkListenerHead(t, h.raw(t, "GET / HTTP/1.0"), "Test station /", 0)
+		checkListenerHead(t, first, "audio-streamer /", 0)
+		checkListenerHead(t, h.raw(t, "GET / HTTP/1.0"), "audio-streamer /", 0)
 		refused(t, h.raw(t, "GET / HTTP/1.0"), "too many connections from 127.0.0.1 (limit 2)")
 		// A listener that leaves frees its slot once the station notices.
 		first.conn.Close()
@@ -102,7 +102,9 @@ func TestProbesAreCounted(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	conn.Write([]byte{0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03})
+	if _, err := conn.Write([]byte{0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03}); err != nil {
+		t.Fatal(err)
+	}
 	got, err := io.ReadAll(conn)
 	if err != nil || !bytes.Equal(got, []byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46}) {
 		t.Errorf("TLS probe answered % x (%v), want a protocol_version alert and close", got, err)

@@ -13,7 +13,7 @@ import (
 )
 
 // metrics writes the Prometheus text format by hand: a dozen series do not
-// justify a client library. Names keep the Go seed's audio_stream_* ones.
+// justify a client library. Names keep the audio_stream_* ones of the Go server this one replaces.
 func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 	if !methodIs(ctx, "GET") {
 		return
@@ -28,7 +28,7 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 	}
 	var samples []sample
 	for _, st := range s.sortedStations() {
-		samples = append(samples, sample{st.Settings.Route, st.Mount.Stats(), st.Mount.Ready()})
+		samples = append(samples, sample{st.Profile().Route, st.Stats(), st.Ready()})
 	}
 	type series struct {
 		name, typ, help string

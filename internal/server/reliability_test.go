@@ -24,9 +24,8 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/mount"
-	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // bytesPerSecond is the rate of testmedia's 128 kbit/s frames (417 bytes,
@@ -293,12 +292,12 @@ func TestBadClientsDoNotHurtListeners(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			before := st.Mount.Stats()
+			before := st.Stats()
 			if _, err := io.WriteString(c, "GET / HTTP/1.0\r\n\r\n"); err != nil {
 				t.Fatal(err)
 			}
 			testmedia.PollUntil(t, 30*time.Second, "the listener that stopped reading to be dropped", func() bool {
-				s := st.Mount.Stats()
+				s := st.Stats()
 				return s.TimeoutDrops+s.SlowDropped > before.TimeoutDrops+before.SlowDropped
 			})
 			// The server closed it: what the kernel still holds drains, then EOF.
@@ -442,7 +441,7 @@ func TestConnectionChurnLeavesNothingBehind(t *testing.T) {
 				return
 			}
 			if i >= 200 {
-				io.WriteString(c, "GET / HTTP/1.0\r\nUser-Agent: half a requ")
+				_, _ = io.WriteString(c, "GET / HTTP/1.0\r\nUser-Agent: half a requ") // a refused one is as good
 			}
 			if i%2 == 1 {
 				c.(*net.TCPConn).SetLinger(0) // vanish with a reset instead of a FIN
@@ -455,7 +454,7 @@ func TestConnectionChurnLeavesNothingBehind(t *testing.T) {
 	testmedia.PollUntil(t, 10*time.Second, fmt.Sprintf("open files back to %d", fds), func() bool { return testmedia.OpenFDs(t) <= fds })
 	t.Logf("goroutines %d (plus %d idle fasthttp workers), open files %d", liveGoroutines(), idleWorkers(), testmedia.OpenFDs(t))
 	steady.check(t, 3*time.Second)
-	if !h.station(t, "/").Mount.Ready() {
+	if !h.station(t, "/").Ready() {
 		t.Error("station stopped")
 	}
 }
@@ -476,19 +475,19 @@ func TestAllBrokenFolderAnswers503(t *testing.T) {
 		stationSpec{Station: config.Station{Route: "/ok"}, files: map[string][]byte{"a.mp3": taggedMP3("A", "B", testmedia.Frames(secondsOfFrames(10)))}},
 	)
 	st := h.station(t, "/broken")
-	testmedia.PollUntil(t, 10*time.Second, "both broken files to be tried", func() bool { return st.Mount.Stats().FilesSkipped >= 2 })
+	testmedia.PollUntil(t, 10*time.Second, "both broken files to be tried", func() bool { return st.Stats().FilesSkipped >= 2 })
 	r := h.raw(t, "GET /broken HTTP/1.0", "Icy-MetaData: 1")
 	body, _ := io.ReadAll(r.body)
 	if r.status != "HTTP/1.0 503 Service Unavailable" || !bytes.Contains(body, []byte("station /broken has no playable audio")) ||
-		!bytes.Contains(body, []byte(dir)) {
-		t.Errorf("got %q %q, want 503 naming the station and its folder", r.status, body)
+		bytes.Contains(body, []byte(dir)) {
+		t.Errorf("got %q %q, want 503 naming the station, not its folder", r.status, body)
 	}
 	code, _, b := h.get(t, "GET", "/readyz", "")
 	if code != 503 || !strings.Contains(string(b), "/broken") || strings.Contains(string(b), "/ok") {
 		t.Errorf("/readyz: %d %q", code, b)
 	}
-	checkListenerHead(t, h.raw(t, "GET /ok HTTP/1.0"), "Test station /ok", 0)
-	if n := st.Mount.Stats().FilesSkipped; n != 2 {
+	checkListenerHead(t, h.raw(t, "GET /ok HTTP/1.0"), "audio-streamer /ok", 0)
+	if n := st.Stats().FilesSkipped; n != 2 {
 		t.Errorf("%d skips, want each broken file tried once", n)
 	}
 }
@@ -533,13 +532,17 @@ func TestAdminFromElsewhereIsRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	testmedia.WriteFile(t, dir, "a.mp3", testmedia.Frames(20))
-	newServer := func(token string) (*Server, *mount.Mountpoint) {
-		mp := &mount.Mountpoint{Route: "/", Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}), Logger: slog.New(slog.DiscardHandler)}
-		s := &Server{AdminToken: token, Stations: []*Station{{Settings: config.Station{Route: "/", Dir: dir}, Mount: mp}}}
+	newServer := func(token string) (*Server, *station.Station) {
+		cfg := config.Defaults()
+		st, err := station.Build(&cfg, stationDefaults(t, stationSpec{Station: config.Station{Route: "/", Dir: dir}}), station.Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{AdminToken: token, Stations: []*station.Station{st}}
 		if err := s.init(); err != nil {
 			t.Fatal(err)
 		}
-		return s, mp
+		return s, st
 	}
 	for _, tc := range []struct {
 		name, token, remote string
@@ -556,7 +559,7 @@ func TestAdminFromElsewhereIsRefused(t *testing.T) {
 		{"loopback without the token", "s3cret", "127.0.0.1:40000", nil, 401},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, mp := newServer(tc.token)
+			s, st := newServer(tc.token)
 			var req fasthttp.Request
 			req.Header.SetMethod("POST")
 			req.SetRequestURI("/reload-playlist")
@@ -578,7 +581,7 @@ func TestAdminFromElsewhereIsRefused(t *testing.T) {
 				t.Fatalf("%v: %s", err, ctx.Response.Body())
 			}
 			// Only an allowed request may touch the library.
-			if scanned := mp.Library.Len() > 0; scanned != (tc.want == 200) {
+			if scanned := st.Library().Len() > 0; scanned != (tc.want == 200) {
 				t.Errorf("library scanned: %v, status %d (%s)", scanned, tc.want, body.Message)
 			}
 		})
@@ -592,7 +595,7 @@ func TestNoPathReachesTheFileSystem(t *testing.T) {
 	t.Parallel()
 	song := taggedMP3("Secret", "File", testmedia.Frames(secondsOfFrames(5)))
 	h := startHarness(t, nil, stationSpec{Station: config.Station{Route: "/humor"}, files: map[string][]byte{"a.mp3": song}})
-	dir := h.station(t, "/humor").Settings.Dir
+	dir := h.station(t, "/humor").Settings().Dir
 	passwd, _ := os.ReadFile("/etc/passwd")
 	for _, path := range []string{
 		"/../../etc/passwd",

@@ -18,41 +18,31 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
-	"github.com/aposazhennikov/stream-audio-to-web/mount"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 )
-
-// Station is one route as the HTTP layer sees it.
-type Station struct {
-	Settings config.Station
-	Mount    *mount.Mountpoint
-}
-
-// Reporter receives errors worth a human's attention (Sentry). Nil-safe
-// callers: Server uses a no-op when none is set.
-type Reporter interface {
-	Error(err error, tags map[string]string)
-	Panic(v any, tags map[string]string)
-}
 
 // Server serves the stations over HTTP. Fill the fields, then call Serve.
 // Zero values: MaxListeners and MaxConnsPerIP 0 mean unlimited;
 // HeaderTimeout 0 means 10 s; Logger nil discards; AdminToken "" allows
 // admin requests from loopback only.
 type Server struct {
-	Stations      []*Station
+	Stations      []*station.Station
 	AdminToken    string
 	MaxListeners  int
 	MaxConnsPerIP int
 	HeaderTimeout time.Duration
 	ServerID      string // Server header and Icecast's server_id
-	Logger        *slog.Logger
-	Reporter      Reporter
+	// Admin and Location are Icecast's <admin> and <location>, shown as
+	// they are on the status page (configuration supplies the defaults).
+	Admin, Location string
+	Logger          *slog.Logger
+	Reporter        station.Reporter // nil: nothing is reported
 	// TLSListener, if set, serves HTTPS with TLSCertFile and TLSKeyFile
 	// (PEM) beside the plain listener; streams work the same on both.
 	TLSListener             net.Listener
 	TLSCertFile, TLSKeyFile string
 
-	byRoute  map[string]*Station
+	byRoute  map[string]*station.Station
 	started  time.Time
 	http     *fasthttp.Server
 	perIP    sync.Map // ip string → *atomic.Int64: open stream connections
@@ -103,13 +93,14 @@ func (s *Server) init() error {
 	if s.ServerID == "" {
 		s.ServerID = "audio-streamer"
 	}
+
 	s.started = time.Now()
-	s.byRoute = map[string]*Station{}
+	s.byRoute = map[string]*station.Station{}
 	for _, st := range s.Stations {
-		if _, dup := s.byRoute[st.Settings.Route]; dup {
-			return fmt.Errorf("server: route %s configured twice", st.Settings.Route)
+		if _, dup := s.byRoute[st.Profile().Route]; dup {
+			return fmt.Errorf("server: route %s configured twice", st.Profile().Route)
 		}
-		s.byRoute[st.Settings.Route] = st
+		s.byRoute[st.Profile().Route] = st
 	}
 	s.http = &fasthttp.Server{
 		Handler:               s.recoverHandler(s.handle),
@@ -181,7 +172,7 @@ func (s *Server) onTLSProbe(remote string) {
 
 // defaultStation is what "/stream" and "/direct-stream" play: "/" if
 // configured, else the first station.
-func (s *Server) defaultStation() *Station {
+func (s *Server) defaultStation() *station.Station {
 	if st, ok := s.byRoute["/"]; ok {
 		return st
 	}
@@ -193,7 +184,7 @@ func (s *Server) defaultStation() *Station {
 
 // stationFor finds a station by a route as users type it: with or without
 // the leading slash, with a trailing slash.
-func (s *Server) stationFor(route string) *Station {
+func (s *Server) stationFor(route string) *station.Station {
 	if route == "" {
 		return nil
 	}
@@ -205,16 +196,16 @@ func (s *Server) stationFor(route string) *Station {
 }
 
 // sortedStations lists stations by route, "/" first.
-func (s *Server) sortedStations() []*Station {
-	out := append([]*Station(nil), s.Stations...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Settings.Route < out[j].Settings.Route })
+func (s *Server) sortedStations() []*station.Station {
+	out := append([]*station.Station(nil), s.Stations...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Profile().Route < out[j].Profile().Route })
 	return out
 }
 
 func (s *Server) totalListeners() int {
 	n := 0
 	for _, st := range s.Stations {
-		n += st.Mount.Listeners()
+		n += st.Listeners()
 	}
 	return n
 }

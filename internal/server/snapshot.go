@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -16,12 +17,12 @@ const statsMaxAge = 250 * time.Millisecond
 // quarter second: /events pages, /streams, /now-playing, /status.json and
 // playlist files. The zero value is ready to use.
 type statsCache struct {
-	// read is how a station's Stats are taken; nil: Station.Mount.Stats.
+	// read is how a station's Stats are taken; nil: Station.Stats.
 	// Tests count calls through it.
-	read func(*Station) mount.Stats
+	read func(*station.Station) mount.Stats
 
 	mu sync.Mutex
-	m  map[*Station]*statsEntry
+	m  map[*station.Station]*statsEntry
 }
 
 type statsEntry struct {
@@ -33,12 +34,12 @@ type statsEntry struct {
 }
 
 // get returns st's Stats as read at most statsMaxAge before now.
-func (c *statsCache) get(st *Station, now time.Time) mount.Stats {
+func (c *statsCache) get(st *station.Station, now time.Time) mount.Stats {
 	c.mu.Lock()
 	e := c.m[st]
 	if e == nil {
 		if c.m == nil {
-			c.m = map[*Station]*statsEntry{}
+			c.m = map[*station.Station]*statsEntry{}
 		}
 		e = &statsEntry{}
 		c.m[st] = e
@@ -51,7 +52,7 @@ func (c *statsCache) get(st *Station, now time.Time) mount.Stats {
 		if c.read != nil {
 			e.stats = c.read(st)
 		} else {
-			e.stats = st.Mount.Stats()
+			e.stats = st.Stats()
 		}
 		e.at = now
 	}

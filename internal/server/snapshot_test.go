@@ -6,15 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
 // countingStats is a statsCache whose reads count per station and return
 // the count as Sessions, so a caller can tell which read it got.
-func countingStats() (*statsCache, map[*Station]*atomic.Uint64) {
-	reads := map[*Station]*atomic.Uint64{}
+func countingStats() (*statsCache, map[*station.Station]*atomic.Uint64) {
+	reads := map[*station.Station]*atomic.Uint64{}
 	var mu sync.Mutex
-	c := &statsCache{read: func(st *Station) mount.Stats {
+	c := &statsCache{read: func(st *station.Station) mount.Stats {
 		mu.Lock()
 		n := reads[st]
 		if n == nil {
@@ -29,10 +30,10 @@ func countingStats() (*statsCache, map[*Station]*atomic.Uint64) {
 
 func TestStatsCacheAge(t *testing.T) {
 	c, reads := countingStats()
-	a, b := &Station{}, &Station{}
+	a, b := &station.Station{}, &station.Station{}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	steps := []struct {
-		st    *Station
+		st    *station.Station
 		at    time.Duration
 		want  uint64 // the read the caller gets
 		reads uint64 // reads of st so far
@@ -60,7 +61,7 @@ func TestStatsCacheAge(t *testing.T) {
 // stale together share one read instead of each walking the listeners.
 func TestStatsCacheOneReadForConcurrentCallers(t *testing.T) {
 	c, reads := countingStats()
-	st := &Station{}
+	st := &station.Station{}
 	now := time.Now()
 	var wg sync.WaitGroup
 	for range 50 {

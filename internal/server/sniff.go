@@ -77,10 +77,10 @@ func (c *sniffConn) Read(p []byte) (int, error) {
 	}
 	c.checked = true
 	if p[0] == 0x16 && (n < 2 || p[1] == 0x03) {
-		c.TCPConn.SetWriteDeadline(time.Now().Add(time.Second))
-		c.TCPConn.Write(tlsAlert[:])
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = c.Write(tlsAlert[:]) // best effort: the alert only explains the close
 		c.onTLS(c.RemoteAddr().String())
-		c.TCPConn.Close()
+		c.Close()
 		return 0, io.EOF
 	}
 	return n, err

@@ -9,12 +9,14 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
+	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
 // stream answers a listener: checks, then the response head and audio are
 // written by the station on the hijacked connection (fasthttp's own
 // streaming would answer HTTP/1.0 players with chunked encoding).
-func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
+func (s *Server) stream(ctx *fasthttp.RequestCtx, st *station.Station) {
 	switch string(ctx.Method()) {
 	case fasthttp.MethodOptions:
 		ctx.HijackSetNoResponse(true)
@@ -26,12 +28,12 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
 		methodIs(ctx, "GET", "HEAD", "OPTIONS")
 		return
 	}
-	set := st.Settings
-	if !st.Mount.Ready() {
-		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: station %s has no playable audio yet (folder %s). It starts by itself when a playable file appears.", set.Route, set.Dir))
+	set := st.Profile()
+	if !st.Ready() {
+		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: station %s has no playable audio yet. It starts by itself when a playable file appears.", set.Route))
 		return
 	}
-	if set.MaxListeners > 0 && st.Mount.Listeners() >= set.MaxListeners {
+	if set.MaxListeners > 0 && st.Listeners() >= set.MaxListeners {
 		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: station %s is full (%d listeners)", set.Route, set.MaxListeners))
 		return
 	}
@@ -62,11 +64,11 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
 		Bitrate: set.Bitrate, SampleRate: set.SampleRate, Channels: set.Channels,
 		Metaint: metaint, ServerID: s.ServerID,
 	}
-	if t := st.Mount.NowPlaying(); t != nil && t.Bitrate > 0 {
+	if t := st.NowPlaying(); t != nil && t.Bitrate > 0 {
 		h.Bitrate, h.SampleRate, h.Channels = t.Bitrate, t.SampleRate, t.Channels
 	}
 	head := h.Append(make([]byte, 0, 640))
-	sndbuf := sendBuffer(st.Mount.BurstDelay(), h.Bitrate)
+	sndbuf := sendBuffer(st.BurstDelay(), h.Bitrate)
 	isHead := string(ctx.Method()) == fasthttp.MethodHead
 	remote := ctx.RemoteAddr().String()
 	userAgent := string(ua)
@@ -91,7 +93,8 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st *Station) {
 		}
 		// The station owns the connection from here and runs release
 		// when it closes it, whatever the outcome.
-		if err := st.Mount.Join(sc, head, metaint, remote, userAgent, release); err != nil {
+		req := mount.JoinRequest{Conn: sc, Head: head, Metaint: metaint, Remote: remote, UserAgent: userAgent, OnLeave: release}
+		if err := st.Join(req); err != nil {
 			s.Logger.Debug("listener not joined", "route", set.Route, "remote", remote, "error", err.Error())
 		}
 	})
@@ -130,8 +133,10 @@ func (s *Server) recoverHijack(c net.Conn, route string) {
 	}
 }
 
+// writeAndClose sends a short, complete reply and closes: best effort, a
+// client that left has nothing to be told.
 func writeAndClose(c net.Conn, b []byte) {
 	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	c.Write(b)
+	_, _ = c.Write(b)
 	c.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
@@ -132,7 +133,7 @@ func TestListenerResponse(t *testing.T) {
 
 	t.Run("HEAD", func(t *testing.T) {
 		st := h.station(t, "/")
-		before := st.Mount.Stats()
+		before := st.Stats()
 		r := h.raw(t, "HEAD / HTTP/1.1", host, "Icy-MetaData: 1")
 		if r.status != "HTTP/1.0 200 OK" {
 			t.Errorf("status %q", r.status)
@@ -152,7 +153,7 @@ func TestListenerResponse(t *testing.T) {
 		}
 		// Listeners of earlier subtests may still be counted until their
 		// next write fails, so compare with the count before.
-		if after := st.Mount.Stats(); after.Sessions != before.Sessions || after.Listeners > before.Listeners {
+		if after := st.Stats(); after.Sessions != before.Sessions || after.Listeners > before.Listeners {
 			t.Errorf("HEAD counted as a listener: sessions %d→%d, listeners %d→%d", before.Sessions, after.Sessions, before.Listeners, after.Listeners)
 		}
 	})
@@ -234,15 +235,16 @@ func TestICYTitlesFromCorpus(t *testing.T) {
 		expected[f.Path] = f.ExpectedDisplayTitle
 	}
 	cases := []struct {
-		route, file, charset string
-		want                 string // "": the manifest's title
+		route, file string
+		charset     icy.Charset
+		want        string // "": the manifest's title
 	}{
 		{route: "/cjk", file: "default/你好世界.mp3"},
 		{route: "/emoji", file: "default/Party 🎉.mp3"},
 		{route: "/quotes", file: "default/Don't Stop.mp3"},
 		{route: "/untagged", file: "default/untagged track 07.mp3"},
 		{route: "/cyrillic", file: "humor/Юмор.mp3"},
-		{route: "/latin", file: "humor/Юмор.mp3", charset: "latin1", want: "Vesyolye Rebyata - Yumor"},
+		{route: "/latin", file: "humor/Юмор.mp3", charset: icy.Latin1, want: "Vesyolye Rebyata - Yumor"},
 	}
 	var specs []stationSpec
 	for i, c := range cases {
@@ -280,7 +282,7 @@ func TestICYTitlesFromCorpus(t *testing.T) {
 				t.Errorf("StreamTitle %q, want %q", first.title, c.want)
 			}
 			text := "StreamTitle='" + c.want + "';"
-			if c.charset == "latin1" {
+			if c.charset == icy.Latin1 {
 				for _, b := range first.raw[1:] {
 					if b >= 0x80 {
 						t.Errorf("latin1 block has byte %#x: %q", b, first.raw)

@@ -34,7 +34,9 @@ func TestHTTPSListenerServesStreamsAndAPI(t *testing.T) {
 		if icyMeta {
 			req += "Icy-MetaData: 1\r\n"
 		}
-		c.Write([]byte(req + "\r\n"))
+		if _, err := c.Write([]byte(req + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		br := bufio.NewReader(c)
 		var head strings.Builder

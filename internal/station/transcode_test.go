@@ -1,21 +1,20 @@
-package main
+package station_test
 
 import (
 	"context"
-	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
-	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 )
 
-// TestTranscodeAlwaysAndExtraExtensions checks the opener buildStations
-// gives a station: with transcode = "always" an MP3 is re-encoded to the
-// station's bitrate, and a configured extra extension (.flac) plays
-// through ffmpeg too.
+// TestTranscodeAlwaysAndExtraExtensions checks a station that station.Build
+// makes, with the real ffmpeg: with transcode = "always" an MP3 is
+// re-encoded to the station's bitrate, and a configured extra extension
+// (.flac) is in its playlist and plays through ffmpeg too.
 func TestTranscodeAlwaysAndExtraExtensions(t *testing.T) {
 	ffmpeg := testmedia.RequireTool(t, "ffmpeg")
 	dir := t.TempDir()
@@ -25,16 +24,26 @@ func TestTranscodeAlwaysAndExtraExtensions(t *testing.T) {
 	if out, err := exec.Command(ffmpeg, "-v", "error", "-i", wav, flac).CombinedOutput(); err != nil {
 		t.Fatalf("making FLAC: %v %s", err, out)
 	}
-	cfg := config.Defaults()
-	cfg.FFmpegPath = ffmpeg
-	cfg.Stations = []config.Station{{
-		Route: "/", Dir: dir, Transcode: "always", Bitrate: 64, SampleRate: 44100, Channels: 2,
-		Extensions: []string{".flac"}, ICYCharset: "utf-8",
-	}}
-	stations := buildStations(&cfg, transcode.Available(ffmpeg), nil, slog.New(slog.DiscardHandler))
-	open := stations[0].Mount.Station.Open
+	toml := testmedia.WriteFile(t, t.TempDir(), "station.toml", []byte(`[[station]]
+route = "/"
+dir = "`+dir+`"
+transcode = "always"
+bitrate = 64
+extensions = [".flac"]
+`))
+	cfg := load(t, map[string]string{"FFMPEG_PATH": ffmpeg}, "--config", toml)
+	st, err := station.Build(cfg, cfg.Stations[0], station.Deps{FFmpeg: transcode.Available(ffmpeg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Library().Scan(); err != nil {
+		t.Fatal(err)
+	}
+	if !st.Library().Contains("b.flac") {
+		t.Errorf("the playlist %v lacks b.flac", st.Library().Tracks())
+	}
 	for _, path := range []string{mp3, flac} {
-		fr, closer, err := open(context.Background(), path, 0)
+		fr, closer, err := st.Decoder().Open(context.Background(), path, 0)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}

@@ -24,13 +24,11 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/server"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
-	"github.com/aposazhennikov/stream-audio-to-web/mount"
-	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // TestPageIsSelfContained checks what a browser test cannot see failing:
@@ -74,7 +72,7 @@ var (
 // would build from a config file, on a loopback port.
 type radio struct {
 	addr     string
-	stations map[string]*server.Station
+	stations map[string]*station.Station
 	publish  time.Duration
 }
 
@@ -129,53 +127,31 @@ genre = "Jazz"
 		t.Fatal(err)
 	}
 
-	r := &radio{stations: map[string]*server.Station{}, publish: cfg.PublishInterval}
-	var list []*server.Station
-	for _, set := range cfg.Stations {
-		charset, err := icy.ParseCharset(set.ICYCharset)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mc := mount.Config{
-			Route: set.Route, BufferSize: cfg.BufferSize, Burst: set.Burst.Duration, BurstBytes: set.Burst.Bytes,
-			PublishInterval: cfg.PublishInterval, WriteTimeout: cfg.WriteTimeout, MaxPreload: cfg.MaxPreloadTracks,
-			Shards: 2,
-			// Every test track is an MP3, so no transcoder is needed.
-			Open: func(_ context.Context, path string, offset int64) (*mount.FrameReader, io.Closer, error) {
-				return mount.OpenMP3At(path, offset)
-			},
-			Titles: func(path string) (string, string, string) {
-				tt := playlist.ReadTitle(path)
-				return tt.Artist, tt.Title, tt.Display
-			},
-			MetaBlock: func(title string) []byte { return icy.MetaBlock(title, charset) },
-		}
-		mp := &mount.Mountpoint{
-			Route: set.Route, Individual: set.Mode == config.ModeIndividual, Shuffle: set.Shuffle,
-			Station: mc, RescanInterval: cfg.RescanInterval,
-			Library: playlist.NewLibrary(set.Dir, playlist.LibraryOptions{Extensions: set.Extensions}),
-			History: playlist.NewHistory(100),
-		}
-		st := &server.Station{Settings: set, Mount: mp}
-		list = append(list, st)
-		r.stations[set.Route] = st
+	list, err := station.BuildAll(cfg, station.Deps{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	mctx, stopMounts := context.WithCancel(context.Background())
+	r := &radio{stations: map[string]*station.Station{}, publish: cfg.PublishInterval}
+	mctx, stopStations := context.WithCancel(context.Background())
 	for _, st := range list {
-		st.Mount.Start(mctx)
+		r.stations[st.Profile().Route] = st
+		st.Start(mctx)
 	}
 	// Registered before the server's cleanup, so it runs after it.
 	t.Cleanup(func() {
-		stopMounts()
+		stopStations()
 		for _, st := range list {
-			st.Mount.Wait()
+			st.Wait()
 		}
 	})
 	srv := &server.Server{Stations: list, ServerID: "audio-streamer"}
 	r.addr = testmedia.ServeLoopback(t, srv.Serve)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	for _, route := range []string{"/", "/humor"} {
-		mp := r.stations[route].Mount
-		testmedia.PollUntil(t, 10*time.Second, "station "+route+" on the air", mp.Ready)
+		if err := r.stations[route].WaitReady(ctx); err != nil {
+			t.Fatalf("station %s not on the air: %v", route, err)
+		}
 	}
 	return r
 }
@@ -248,7 +224,7 @@ func (p *flakyProxy) serve() {
 		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
 		p.mu.Unlock()
 		pipe := func(dst, src net.Conn) {
-			io.Copy(dst, src)
+			_, _ = io.Copy(dst, src) // until either side closes
 			dst.Close()
 			src.Close()
 			p.mu.Lock()
@@ -535,7 +511,7 @@ func TestPlayerInChromium(t *testing.T) {
 	// step logs how long each part took, to keep the whole under a minute.
 	step := func(name string) {
 		t.Logf("%-28s %4.1fs (%4.1fs in); listeners: / %d, /humor %d", name, time.Since(last).Seconds(), time.Since(began).Seconds(),
-			r.stations["/"].Mount.Stats().Listeners, r.stations["/humor"].Mount.Stats().Listeners)
+			r.stations["/"].Stats().Listeners, r.stations["/humor"].Stats().Listeners)
 		last = time.Now()
 	}
 
@@ -692,7 +668,7 @@ func TestPlayerInChromium(t *testing.T) {
 		t.Errorf("after switching: / pressed %v, %d media elements", st.Rows["/"].Pressed, st.Media)
 	}
 	testmedia.PollUntil(t, 10*time.Second, "the server to see the listener move", func() bool {
-		return r.stations["/"].Mount.Stats().Listeners == 0 && r.stations["/humor"].Mount.Stats().Listeners == 1
+		return r.stations["/"].Stats().Listeners == 0 && r.stations["/humor"].Stats().Listeners == 1
 	})
 	if got, want := st.Rows["/humor"].Track, r.nowPlaying(t, "/humor").Track; got != want {
 		t.Errorf("/humor shows %q, server says %q", got, want)
@@ -705,7 +681,7 @@ func TestPlayerInChromium(t *testing.T) {
 		return st.Paused && !st.Rows["/humor"].Pressed && st.Status == "Paused"
 	})
 	testmedia.PollUntil(t, 10*time.Second, "the server to see the listener leave", func() bool {
-		return r.stations["/humor"].Mount.Stats().Listeners == 0
+		return r.stations["/humor"].Stats().Listeners == 0
 	})
 	step("paused")
 

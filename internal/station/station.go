@@ -1,0 +1,258 @@
+// Package station builds stations from their configured settings. It is the
+// one place that decides how a station's files open (MP3 frames directly or
+// through ffmpeg), which folder plays (the bundled demo stands in for an
+// empty default folder), how titles are encoded and what limits apply. The
+// server, `audio-streamer check` and every test harness build stations here,
+// so they cannot disagree.
+package station
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/demo"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
+	"github.com/aposazhennikov/stream-audio-to-web/mount"
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
+)
+
+// Reporter receives errors worth a human's attention (Sentry).
+type Reporter interface {
+	Error(err error, tags map[string]string)
+	Panic(v any, tags map[string]string)
+}
+
+// Deps are what stations need from the process around them. The zero value
+// works: ffmpeg is assumed to run, nothing is reported, logs are discarded,
+// the demo is extracted below os.TempDir().
+type Deps struct {
+	// FFmpeg is why ffmpeg cannot run (transcode.Available), nil when it can.
+	FFmpeg   error
+	Reporter Reporter
+	Logger   *slog.Logger
+	// DemoDir is where the bundled demo is extracted when it is needed
+	// ("" = os.TempDir()).
+	DemoDir string
+	// OnTrack, if set, is told when a station starts a track on its live
+	// edge (tests wait on it instead of polling).
+	OnTrack func(route string, t *mount.TrackInfo)
+}
+
+// Profile is what listeners and status pages are told about a station: no
+// folder paths, nothing private.
+type Profile struct {
+	Route       string
+	Name        string
+	Description string
+	Genre       string
+	URL         string
+	Public      bool
+	Mode        config.Mode
+	// Bitrate, SampleRate and Channels are the stream's nominal format
+	// (what transcoded tracks are encoded to); a playing MP3 track's own
+	// format wins in the response head.
+	Bitrate, SampleRate, Channels int
+	Metaint                       int
+	LegacyICYStatus               bool
+	MaxListeners                  int // 0 = unlimited
+}
+
+// Station is one configured route, built and ready to Start.
+type Station struct {
+	settings config.Station
+	profile  Profile
+	demo     bool
+	mount    *mount.Mountpoint
+}
+
+// BuildAll builds every configured station, in configuration order. When
+// the default audio folder was not chosen by the user and has nothing to
+// play (the Docker image ships it empty), the stations playing it play the
+// bundled demo instead.
+func BuildAll(cfg *config.Config, deps Deps) ([]*Station, error) {
+	demoDir, err := demoFor(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Station, 0, len(cfg.Stations))
+	for _, set := range cfg.Stations {
+		usesDemo := demoDir != "" && set.Dir == cfg.AudioDir
+		if usesDemo {
+			set.Dir = demoDir
+		}
+		st, err := Build(cfg, set, deps)
+		if err != nil {
+			return nil, err
+		}
+		st.demo = usesDemo
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// demoFor extracts the demo and returns its folder when the default audio
+// folder stands unconfigured and empty (or missing); "" otherwise.
+func demoFor(cfg *config.Config, deps Deps) (string, error) {
+	if cfg.AudioDirSet {
+		return "", nil
+	}
+	if res, err := playlist.NewLibrary(cfg.AudioDir, playlist.LibraryOptions{}).Scan(); err == nil && res.Tracks > 0 {
+		return "", nil
+	}
+	parent := deps.DemoDir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	dir, err := demo.Extract(parent)
+	if err != nil {
+		return "", fmt.Errorf("cannot prepare the demo station: %w", err)
+	}
+	return dir, nil
+}
+
+// Build makes one station from its settings and the server-wide ones in
+// cfg. It starts nothing; call Start.
+func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) {
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	route := set.Route
+	decoder := mount.Decoder{
+		Transcode: transcode.Options{
+			FFmpegPath: cfg.FFmpegPath, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
+			Channels: set.Channels, Logger: log,
+		},
+		Always:      set.Transcode == "always",
+		Unavailable: deps.FFmpeg,
+	}
+	mc := mount.Config{
+		Route: route, BufferSize: cfg.BufferSize, Burst: set.Burst.Duration, BurstBytes: set.Burst.Bytes,
+		PublishInterval: cfg.PublishInterval, WriteTimeout: cfg.WriteTimeout, MaxPreload: cfg.MaxPreloadTracks,
+		Shards: min(runtime.GOMAXPROCS(0), 4),
+		Logger: log,
+	}
+	if rep := deps.Reporter; rep != nil {
+		mc.OnSkip = func(path string, err error) {
+			if deps.FFmpeg != nil && errors.Is(err, deps.FFmpeg) {
+				return // said once at startup (WarnUnplayable)
+			}
+			rep.Error(fmt.Errorf("skipped %s: %w", path, err), map[string]string{"route": route, "path": path})
+		}
+		mc.OnPanic = func(v any, _ []byte) { rep.Panic(v, map[string]string{"route": route}) }
+	}
+	if deps.OnTrack != nil {
+		mc.OnTrack = func(t *mount.TrackInfo) { deps.OnTrack(route, t) }
+	}
+	mp := &mount.Mountpoint{
+		Route: route, Individual: set.Mode == config.ModeIndividual, Shuffle: set.Shuffle,
+		Station: mc, RescanInterval: cfg.RescanInterval,
+		Library: playlist.NewLibrary(set.Dir, playlist.LibraryOptions{Extensions: set.Extensions, Logger: log}),
+		History: playlist.NewHistory(100),
+		Decoder: decoder,
+		Charset: set.ICYCharset,
+		Logger:  log,
+	}
+	if cfg.StateDir != "" {
+		mp.StatePath = filepath.Join(cfg.StateDir, stateName(route))
+	}
+	return &Station{
+		settings: set,
+		mount:    mp,
+		profile: Profile{
+			Route: route, Name: set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL,
+			Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
+			Channels: set.Channels, Metaint: set.Metaint, LegacyICYStatus: set.LegacyICYStatus,
+			MaxListeners: set.MaxListeners,
+		},
+	}, nil
+}
+
+// stateName is the file name of a route's resume state.
+func stateName(route string) string {
+	name := strings.ReplaceAll(strings.Trim(route, "/"), "/", "_")
+	if name == "" {
+		name = "root"
+	}
+	return "station-" + name + ".json"
+}
+
+// Profile is what the station tells listeners about itself.
+func (s *Station) Profile() Profile { return s.profile }
+
+// Settings are the station's resolved settings (with the demo folder in
+// Dir when Demo is true). For logs and `check`, never for the wire.
+func (s *Station) Settings() config.Station { return s.settings }
+
+// Demo reports whether the station plays the bundled demo tracks.
+func (s *Station) Demo() bool { return s.demo }
+
+// Library is the station's scanned folder.
+func (s *Station) Library() *playlist.Library { return s.mount.Library }
+
+// Decoder is how the station opens its files.
+func (s *Station) Decoder() mount.Decoder { return s.mount.Decoder }
+
+// Start scans the folder and starts playing (radio mode); it returns at
+// once. Everything stops when ctx ends; Wait waits for that.
+func (s *Station) Start(ctx context.Context) { s.mount.Start(ctx) }
+
+// Wait returns when everything Start started has ended.
+func (s *Station) Wait() { s.mount.Wait() }
+
+// WaitReady returns nil once a new listener would get audio, or ctx's error.
+func (s *Station) WaitReady(ctx context.Context) error { return s.mount.WaitReady(ctx) }
+
+// Ready reports whether a new listener would get audio now.
+func (s *Station) Ready() bool { return s.mount.Ready() }
+
+// Join hands a listener's connection to the station, which owns it from
+// then on (see mount.JoinRequest).
+func (s *Station) Join(req mount.JoinRequest) error { return s.mount.Join(req) }
+
+// NowPlaying is the track listeners hear now; nil before the first.
+func (s *Station) NowPlaying() *mount.TrackInfo { return s.mount.NowPlaying() }
+
+// BurstDelay is how far behind live listeners hear.
+func (s *Station) BurstDelay() time.Duration { return s.mount.BurstDelay() }
+
+// Listeners is the number of connected listeners (cheap: no walk).
+func (s *Station) Listeners() int { return s.mount.Listeners() }
+
+// Stats are the station's counters, the same in radio and individual mode.
+func (s *Station) Stats() mount.Stats { return s.mount.Stats() }
+
+// History lists recently played tracks, newest first.
+func (s *Station) History() []playlist.Entry { return s.mount.History.List() }
+
+// Reload rescans the folder now; the playing track is not cut.
+func (s *Station) Reload() (playlist.ScanResult, error) { return s.mount.Reload() }
+
+// WarnUnplayable says once, when ffmpeg is missing, how many files of all
+// stations will not play because they need it.
+func WarnUnplayable(stations []*Station, ffmpegErr error, log *slog.Logger) {
+	if ffmpegErr == nil {
+		return
+	}
+	n := 0
+	for _, st := range stations {
+		dec := st.Decoder()
+		lib := st.Library()
+		for _, t := range lib.Tracks() {
+			if dec.NeedsFFmpeg(t.Rel) {
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		log.Warn(fmt.Sprintf("ffmpeg is not available, so %d WAV (or other non-MP3) files will not play; install it (apt-get install ffmpeg) or set ffmpeg_path", n), "reason", ffmpegErr.Error())
+	}
+}

@@ -1,0 +1,125 @@
+package station_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+)
+
+// load is config.Load with the given environment only.
+func load(t *testing.T, env map[string]string, args ...string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(args, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestDemoStandsInForAnEmptyDefaultFolder: the Docker image ships the
+// default folder empty; a folder the user chose is never replaced.
+func TestDemoStandsInForAnEmptyDefaultFolder(t *testing.T) {
+	empty, full := t.TempDir(), t.TempDir()
+	testmedia.WriteFile(t, full, "a.mp3", testmedia.Frames(10))
+	for _, tc := range []struct {
+		name     string
+		dir      string
+		given    bool
+		wantDemo bool
+	}{
+		{"default folder empty", empty, false, true},
+		{"default folder missing", filepath.Join(empty, "nope"), false, true},
+		{"default folder with music", full, false, false},
+		{"folder given and empty", empty, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := load(t, nil)
+			cfg.AudioDir, cfg.AudioDirSet, cfg.Stations[0].Dir = tc.dir, tc.given, tc.dir
+			sts, err := station.BuildAll(cfg, station.Deps{DemoDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := sts[0]
+			if st.Demo() != tc.wantDemo {
+				t.Fatalf("Demo() = %v, want %v", st.Demo(), tc.wantDemo)
+			}
+			if tc.wantDemo == (st.Settings().Dir == tc.dir) {
+				t.Errorf("plays %s, configured %s, demo %v", st.Settings().Dir, tc.dir, tc.wantDemo)
+			}
+		})
+	}
+}
+
+// TestDecoderPolicy: whether a file goes through ffmpeg follows the
+// station's transcode setting, and a missing ffmpeg fails those files with
+// its own error.
+func TestDecoderPolicy(t *testing.T) {
+	noFFmpeg := errors.New("ffmpeg: not found")
+	routes, _ := json.Marshal(map[string]string{"/auto": t.TempDir(), "/always": t.TempDir()})
+	file := filepath.Join(t.TempDir(), "x.toml")
+	testmedia.WriteFile(t, filepath.Dir(file), filepath.Base(file), []byte("[[station]]\nroute = \"/always\"\ntranscode = \"always\"\n"))
+	cfg := load(t, map[string]string{"DIRECTORY_ROUTES": string(routes)}, "--config", file)
+	sts, err := station.BuildAll(cfg, station.Deps{FFmpeg: noFFmpeg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRoute := map[string]*station.Station{}
+	for _, st := range sts {
+		byRoute[st.Profile().Route] = st
+	}
+	for _, tc := range []struct {
+		route, file string
+		needs       bool
+	}{
+		{"/auto", "a.mp3", false},
+		{"/auto", "A.MP3", false},
+		{"/auto", "b.wav", true},
+		{"/always", "a.mp3", true},
+	} {
+		dec := byRoute[tc.route].Decoder()
+		if got := dec.NeedsFFmpeg(tc.file); got != tc.needs {
+			t.Errorf("%s: NeedsFFmpeg(%s) = %v, want %v", tc.route, tc.file, got, tc.needs)
+		}
+		if tc.needs {
+			_, _, err := dec.Open(context.Background(), filepath.Join(t.TempDir(), tc.file), 0)
+			if !errors.Is(err, noFFmpeg) {
+				t.Errorf("%s: opening %s without ffmpeg: %v, want the ffmpeg error", tc.route, tc.file, err)
+			}
+		}
+	}
+}
+
+// TestBuiltStationPlays: a built station scans, plays and becomes ready
+// (a signal, not a poll), and what it tells listeners holds no folder path.
+func TestBuiltStationPlays(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "Artist - Song.mp3", testmedia.Frames(200))
+	cfg := load(t, map[string]string{"AUDIO_DIR": dir})
+	st, err := station.Build(cfg, cfg.Stations[0], station.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st.Start(ctx)
+	defer st.Wait()
+	defer cancel()
+	if err := st.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if np := st.NowPlaying(); np == nil || np.Display != "Artist - Song" {
+		t.Errorf("now playing %+v", np)
+	}
+	p, _ := json.Marshal(st.Profile())
+	if dir := st.Settings().Dir; strings.Contains(string(p), dir) {
+		t.Errorf("profile %s shows the folder %s", p, dir)
+	}
+}
