@@ -6,8 +6,8 @@
 // clocks, no package state that can change. The per-listener interleaving of
 // metadata into the audio lives in interleave.go.
 //
-// References to "protocol.md §n" point at the project's protocol notes
-// (Icecast 2.4.4 source is the primary authority behind them).
+// docs/wire-formats.md summarises the formats; Icecast 2.4.4's behaviour
+// is the authority wherever clients depend on a detail.
 package icy
 
 // Error is the type of this package's sentinel errors. They are constants,

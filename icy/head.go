@@ -7,13 +7,13 @@ import (
 )
 
 // Head describes the response head sent to a listener before the audio
-// (protocol.md §2.1). The zero value is usable; Append writes it.
+// (Icecast's header set). The zero value is usable; Append writes it.
 type Head struct {
 	// Legacy selects the SHOUTcast v1 status line "ICY 200 OK" instead of
 	// "HTTP/1.0 200 OK". Browsers reject non-HTTP status lines (Safari
 	// cancels the load), so the caller must clear it for them:
 	//
-	//	h.Legacy = mount.LegacyICY && !icy.IsBrowser(userAgent)
+	//	h.Legacy = station.LegacyICYStatus && !icy.IsBrowser(userAgent)
 	Legacy bool
 	// Name, Description, Genre and URL become icy-name, icy-description,
 	// icy-genre and icy-url; CR, LF and other control bytes are stripped.
@@ -30,8 +30,8 @@ type Head struct {
 	ServerID string
 }
 
-// Fixed part of every listener head: no caching, CORS for JS players
-// (protocol.md §10.5), no MIME sniffing.
+// Fixed part of every listener head: no caching, CORS so that players on
+// other sites may read the stream, no MIME sniffing.
 const headFixed = "Connection: Close\r\n" +
 	"Content-Type: audio/mpeg\r\n" +
 	"Cache-Control: no-cache, no-store\r\n" +
@@ -127,7 +127,7 @@ func appendField(dst []byte, name, value string) []byte {
 
 // CORSPreflight appends the answer to an OPTIONS request: browsers send one
 // before a cross-origin fetch with Icy-MetaData, which is not a safelisted
-// header (protocol.md §10.5). No Content-Length: a 204 must not carry one.
+// header. No Content-Length: a 204 must not carry one.
 // Allow is there for plain (non-CORS) OPTIONS clients.
 func CORSPreflight(dst []byte) []byte {
 	return append(dst, "HTTP/1.0 204 No Content\r\n"+
@@ -248,7 +248,7 @@ func WantsMetadata(headerValue []byte) bool {
 // Mozilla, AppleWebKit, Chrome, Safari or Firefox, case-sensitive as browsers
 // send them). Browsers never get the "ICY 200 OK" status line, even on a
 // mount configured for it: WebKit refuses non-HTTP status lines and Chrome
-// refuses HTTP/0.9 on non-default ports (protocol.md §2.2). An empty
+// refuses HTTP/0.9 on non-default ports. An empty
 // User-Agent is not a browser.
 func IsBrowser(userAgent []byte) bool {
 	return bytes.Contains(userAgent, []byte("Mozilla")) ||

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// MIME types of the playlist files (protocol.md §4). application/vnd.apple.mpegurl
+// MIME types of the playlist files, as players expect them. application/vnd.apple.mpegurl
 // is deliberately not used: it means HLS.
 const (
 	MIMEM3U  = "audio/x-mpegurl"

@@ -39,7 +39,7 @@ const (
 )
 
 // StatusJSON returns the body of /status-json.xsl in Icecast 2.4's shape
-// (protocol.md §3.1), so existing widgets and directory checkers work:
+// (as Icecast 2.4.4 writes it), so existing widgets and directory checkers work:
 //
 //   - {"icestats":{…}} with keys in alphabetical order, globals before
 //     "source";

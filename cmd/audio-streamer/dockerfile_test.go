@@ -1,735 +1,388 @@
 package main
 
-// Static checks of the deployment files (no Docker engine or systemd runs
-// in tests): the Dockerfile, docker-compose.yml, .dockerignore and the
-// systemd unit must agree with what the config package really reads.
+// The Dockerfile and .dockerignore, read with the code Docker itself uses
+// (BuildKit's Dockerfile parser and shell lexer, moby's .dockerignore
+// matcher), checked for what the image promises: it builds the server, runs
+// it as a non-root user with only settings the server reads, and its
+// HEALTHCHECK gets a 200 from the server running with the image's
+// environment. No Docker engine is needed.
 
 import (
-	"bufio"
+	"bytes"
+	"maps"
+	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
-	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
-// seedArgs are the seed Dockerfile's settings and its defaults
-// (shared/docs/seed-api.md §4.1).
-func seedArgs() map[string]string {
-	return map[string]string{
-		"AUDIO_STREAM_ROUTES": "/,/humor,/science",
-		"DIRECTORY_ROUTES":    `{"humor":"/app/humor","science":"/app/science"}`,
-		"STREAM_MODE":         "radio",
-		"BUFFER_SIZE":         "2097152",
-		"MAX_PRELOAD_TRACKS":  "2",
-	}
+// serverPackage is the command the image must build and run.
+const serverPackage = "./cmd/audio-streamer"
+
+// vars is an environment for BuildKit's shell lexer.
+type vars map[string]string
+
+func (v vars) Get(k string) (string, bool) { s, ok := v[k]; return s, ok }
+func (v vars) Keys() []string              { return slices.Sorted(maps.Keys(v)) }
+
+// image is the Dockerfile as BuildKit reads it, with the final stage's
+// instructions expanded as a build with the given --build-arg values would.
+type image struct {
+	stages []instructions.Stage
+	final  *instructions.Stage
+	env    vars // the final stage's ENV: the container's environment
+	lex    *shell.Lex
 }
 
-// dockerInstr is one Dockerfile instruction with continuation lines joined.
-type dockerInstr struct {
-	cmd   string // upper case: FROM, RUN, ENV...
-	args  string
-	line  int
-	stage int // 0-based index of the FROM it belongs to
-}
-
-func readDockerfile(t *testing.T) []dockerInstr {
+func readImage(t *testing.T, buildArgs map[string]string) image {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(testmedia.ModuleRoot(t), "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []dockerInstr
-	stage := -1
-	var cur strings.Builder
-	start := 0
-	for i, line := range strings.Split(string(raw), "\n") {
-		trimmed := strings.TrimSpace(line)
-		if strings.HasPrefix(trimmed, "#") || (trimmed == "" && cur.Len() == 0) {
-			continue // comments may sit inside a continued instruction too
-		}
-		if cur.Len() == 0 {
-			start = i + 1
-		}
-		if body, ok := strings.CutSuffix(trimmed, `\`); ok {
-			cur.WriteString(body + " ")
-			continue
-		}
-		cur.WriteString(trimmed)
-		cmd, args, _ := strings.Cut(strings.TrimSpace(cur.String()), " ")
-		cmd = strings.ToUpper(cmd)
-		if cmd == "FROM" {
-			stage++
-		}
-		out = append(out, dockerInstr{cmd: cmd, args: strings.TrimSpace(args), line: start, stage: stage})
-		cur.Reset()
+	res, err := parser.Parse(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("Dockerfile: %v", err)
 	}
-	if cur.Len() > 0 {
-		t.Fatalf("Dockerfile ends inside a continued line")
+	for _, w := range res.Warnings {
+		t.Errorf("Dockerfile: %s", w.Short)
+	}
+	// The checks that run while parsing (docker build --check runs more,
+	// but those need the base images from a registry).
+	lint := linter.New(&linter.Config{Warn: func(rule, _, _, msg string, loc []parser.Range) {
+		line := 0
+		if len(loc) > 0 {
+			line = loc[0].Start.Line
+		}
+		t.Errorf("Dockerfile:%d: %s: %s", line, rule, msg)
+	}})
+	stages, _, err := instructions.Parse(res.AST, lint)
+	if err != nil {
+		t.Fatalf("Dockerfile: %v", err)
+	}
+	if len(stages) == 0 {
+		t.Fatal("Dockerfile has no stage")
+	}
+	img := image{stages: stages, final: &stages[len(stages)-1], env: vars{}, lex: shell.NewLex(res.EscapeToken)}
+	// Expand the final stage's words as BuildKit does: ARG values (defaults
+	// or --build-arg) and earlier ENV values are visible to later words.
+	scope := vars{}
+	for _, c := range img.final.Commands {
+		if e, ok := c.(instructions.SupportsSingleWordExpansion); ok {
+			err := e.Expand(func(word string) (string, error) {
+				w, _, err := img.lex.ProcessWord(word, scope)
+				return w, err
+			})
+			if err != nil {
+				t.Fatalf("Dockerfile: %s: %v", c.Name(), err)
+			}
+		}
+		switch c := c.(type) {
+		case *instructions.ArgCommand:
+			for _, a := range c.Args {
+				scope[a.Key] = a.ValueString()
+				if v, ok := buildArgs[a.Key]; ok {
+					scope[a.Key] = v
+				}
+			}
+		case *instructions.EnvCommand:
+			for _, kv := range c.Env {
+				scope[kv.Key], img.env[kv.Key] = kv.Value, kv.Value
+			}
+		}
+	}
+	return img
+}
+
+// stage returns the stage a COPY --from names (by name or index).
+func (img image) stage(t *testing.T, name string) *instructions.Stage {
+	t.Helper()
+	for i := range img.stages {
+		if strings.EqualFold(img.stages[i].Name, name) || strconv.Itoa(i) == name {
+			return &img.stages[i]
+		}
+	}
+	t.Fatalf("COPY --from=%s: no such stage", name)
+	return nil
+}
+
+func commands[C instructions.Command](s *instructions.Stage) []C {
+	var out []C
+	for _, c := range s.Commands {
+		if c, ok := c.(C); ok {
+			out = append(out, c)
+		}
 	}
 	return out
 }
 
-func instrs(all []dockerInstr, cmd string, stage int) []dockerInstr {
-	var out []dockerInstr
-	for _, in := range all {
-		if in.cmd == cmd && in.stage == stage {
-			out = append(out, in)
-		}
-	}
-	return out
-}
-
-// shellWords splits s like the Dockerfile (and a POSIX shell) does: quotes
-// group and are removed, $NAME / ${NAME} / ${NAME:-default} expand from
-// vars except inside single quotes.
-func shellWords(t *testing.T, s string, vars map[string]string) []string {
+// words splits a RUN or ENTRYPOINT command line as the shell would.
+func (img image) words(t *testing.T, c instructions.ShellDependantCmdLine) []string {
 	t.Helper()
-	var words []string
-	var w strings.Builder
-	inWord := false
-	expand := func(i int) int { // s[i] == '$'; returns the index after the reference
-		if i+1 < len(s) && s[i+1] == '{' {
-			end := strings.IndexByte(s[i:], '}')
-			if end < 0 {
-				t.Fatalf("unclosed ${ in %q", s)
-			}
-			ref := s[i+2 : i+end]
-			name, def, hasDef := strings.Cut(ref, ":-")
-			if v, ok := vars[name]; ok && (v != "" || !hasDef) {
-				w.WriteString(v)
-			} else {
-				w.WriteString(def)
-			}
-			return i + end + 1
-		}
-		j := i + 1
-		for j < len(s) && (s[j] == '_' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= '0' && s[j] <= '9') {
-			j++
-		}
-		if j == i+1 {
-			w.WriteByte('$')
-			return j
-		}
-		w.WriteString(vars[s[i+1:j]])
-		return j
+	if !c.PrependShell {
+		return c.CmdLine
 	}
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t':
-			if inWord {
-				words = append(words, w.String())
-				w.Reset()
-				inWord = false
-			}
-			i++
-		case c == '\'':
-			end := strings.IndexByte(s[i+1:], '\'')
-			if end < 0 {
-				t.Fatalf("unclosed ' in %q", s)
-			}
-			w.WriteString(s[i+1 : i+1+end])
-			inWord = true
-			i += end + 2
-		case c == '"':
-			inWord = true
-			i++
-			for i < len(s) && s[i] != '"' {
-				switch {
-				case s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`"\$`, s[i+1]) >= 0:
-					w.WriteByte(s[i+1])
-					i += 2
-				case s[i] == '$':
-					i = expand(i)
-				default:
-					w.WriteByte(s[i])
-					i++
-				}
-			}
-			if i >= len(s) {
-				t.Fatalf(`unclosed " in %q`, s)
-			}
-			i++
-		case c == '\\' && i+1 < len(s):
-			w.WriteByte(s[i+1])
-			inWord = true
-			i += 2
-		case c == '$':
-			inWord = true
-			i = expand(i)
-		default:
-			w.WriteByte(c)
-			inWord = true
-			i++
-		}
-	}
-	if inWord {
-		words = append(words, w.String())
-	}
-	return words
-}
-
-// dockerEnv returns the runtime stage's ARG defaults and ENV values (in
-// order of appearance), as Docker would set them with the given
-// --build-arg values.
-func dockerEnv(t *testing.T, all []dockerInstr, stage int, buildArgs map[string]string) (args, env map[string]string, envOrder []string) {
-	t.Helper()
-	args, env = map[string]string{}, map[string]string{}
-	vars := map[string]string{} // what $NAME expands to: effective ARGs, then ENVs
-	for _, in := range all {
-		if in.stage != stage {
-			continue
-		}
-		switch in.cmd {
-		case "ARG":
-			for _, w := range shellWords(t, in.args, vars) {
-				name, def, _ := strings.Cut(w, "=")
-				args[name] = def
-				vars[name] = def
-				if v, ok := buildArgs[name]; ok {
-					vars[name] = v
-				}
-			}
-		case "ENV":
-			for _, w := range shellWords(t, in.args, vars) {
-				name, val, ok := strings.Cut(w, "=")
-				if !ok {
-					t.Fatalf("Dockerfile:%d: ENV %q: use the NAME=value form", in.line, w)
-				}
-				env[name] = val
-				envOrder = append(envOrder, name)
-			}
-			// Docker expands one ENV instruction's words against the
-			// values from before it, so vars are updated afterwards.
-			for k, v := range env {
-				vars[k] = v
-			}
-		}
-	}
-	return args, env, envOrder
-}
-
-func mapEnv(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
-// configReads reports whether config.Load reads the environment variable
-// name: either some value changes the resulting Config, or a nonsense
-// value is refused with an error that names the variable. An unknown
-// variable is ignored by Load and so passes neither test.
-func configReads(t *testing.T, name string) bool {
-	t.Helper()
-	base, err := config.Load(nil, mapEnv(nil))
+	w, err := img.lex.ProcessWords(strings.Join(c.CmdLine, " "), vars{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes := []string{"\x01not a valid value\x01", "individual", "json", "debug", "131072", "3", "1", "0",
-		"false", "127.0.0.2", "2s", "/tmp/audio-streamer-probe", "probe", `{"probe":"/tmp/probe"}`}
-	for _, v := range probes {
-		cfg, err := config.Load(nil, mapEnv(map[string]string{name: v}))
-		if err != nil {
-			if strings.Contains(err.Error(), name) {
-				return true
-			}
-			continue
-		}
-		if !reflect.DeepEqual(cfg, base) {
-			return true
-		}
-	}
-	return false
+	return w
 }
 
-func TestConfigReadsProbe(t *testing.T) {
-	// The probe itself must tell known from unknown names.
-	for _, name := range []string{"PORT", "DIRECTORY_ROUTES", "SENTRY_DSN", "SHUFFLE"} {
-		if !configReads(t, name) {
-			t.Errorf("configReads(%s) = false", name)
-		}
+// TestDockerfileBuildsTheServer: the ENTRYPOINT runs the file that COPY
+// --from takes out of the stage where `go build` compiled the server.
+func TestDockerfileBuildsTheServer(t *testing.T) {
+	img := readImage(t, nil)
+	eps := commands[*instructions.EntrypointCommand](img.final)
+	if len(eps) == 0 || eps[len(eps)-1].PrependShell {
+		t.Fatal("the final stage has no exec-form ENTRYPOINT (a shell would not pass SIGTERM on)")
 	}
-	for _, name := range []string{"NOT_A_SETTING", "AUDIO_STREAMER_NO_SUCH_SETTING"} {
-		if configReads(t, name) {
-			t.Errorf("configReads(%s) = true", name)
-		}
-	}
-}
+	bin := eps[len(eps)-1].CmdLine[0]
 
-func TestDockerfileBuildStage(t *testing.T) {
-	all := readDockerfile(t)
-	from := instrs(all, "FROM", 0)
-	if len(from) != 1 {
-		t.Fatalf("no build stage")
-	}
-	// The builder's Go matches go.mod's go line (the image sets
-	// GOTOOLCHAIN=local, so an older Go cannot build the module).
-	mod, err := os.ReadFile(filepath.Join(testmedia.ModuleRoot(t), "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(mod)
-	if m == nil {
-		t.Fatal("go.mod has no go line")
-	}
-	if want := "golang:" + string(m[1]) + "-bookworm AS build"; from[0].args != want {
-		t.Errorf("build stage FROM %q, want %q", from[0].args, want)
-	}
-	var build string
-	for _, in := range instrs(all, "RUN", 0) {
-		if strings.Contains(in.args, "go build") {
-			build = in.args
-		}
-	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags="-s -w"`, "./cmd/audio-streamer"} {
-		if !strings.Contains(build, want) {
-			t.Errorf("go build line %q lacks %s", build, want)
-		}
-	}
-}
-
-func TestDockerfileRuntimeStage(t *testing.T) {
-	all := readDockerfile(t)
-	last := all[len(all)-1].stage
-	if last < 1 {
-		t.Fatal("Dockerfile has a single stage; want build + runtime")
-	}
-	if from := instrs(all, "FROM", last); from[0].args != "debian:bookworm-slim" {
-		t.Errorf("runtime stage FROM %q, want debian:bookworm-slim", from[0].args)
-	}
-
-	var installed []string
-	for _, in := range instrs(all, "RUN", last) {
-		for cmd := range strings.SplitSeq(in.args, "&&") {
-			f := strings.Fields(cmd)
-			if len(f) > 2 && f[0] == "apt-get" && f[1] == "install" {
-				if !slices.Contains(f, "--no-install-recommends") {
-					t.Errorf("Dockerfile:%d: apt-get install without --no-install-recommends", in.line)
-				}
-				installed = append(installed, f[2:]...)
+	var from, src string
+	for _, c := range commands[*instructions.CopyCommand](img.final) {
+		for _, s := range c.SourcePaths {
+			if c.From != "" && (c.DestPath == bin || strings.HasSuffix(c.DestPath, "/") && path.Join(c.DestPath, path.Base(s)) == bin) {
+				from, src = c.From, s
 			}
 		}
-		if strings.Contains(in.args, "apt-get install") && !strings.Contains(in.args, "rm -rf /var/lib/apt/lists") {
-			t.Errorf("Dockerfile:%d: apt lists are not cleaned in the same layer", in.line)
+	}
+	if from == "" {
+		t.Fatalf("no COPY --from=<stage> puts the ENTRYPOINT %s into the final stage", bin)
+	}
+	for _, run := range commands[*instructions.RunCommand](img.stage(t, from)) {
+		w := img.words(t, run.ShellDependantCmdLine)
+		for i := 0; i+1 < len(w); i++ {
+			if w[i] != "go" || w[i+1] != "build" {
+				continue
+			}
+			args := w[i+2:]
+			if end := slices.IndexFunc(args, func(a string) bool { return slices.Contains([]string{"&&", "||", ";", "|"}, a) }); end >= 0 {
+				args = args[:end]
+			}
+			out := ""
+			if o := slices.Index(args, "-o"); o >= 0 && o+1 < len(args) {
+				out = args[o+1]
+			}
+			if slices.Contains(args, serverPackage) && out == src {
+				return
+			}
 		}
 	}
-	for _, pkg := range []string{"ffmpeg", "ca-certificates"} {
-		if !slices.Contains(installed, pkg) {
-			t.Errorf("runtime stage does not install %s (installs %q)", pkg, installed)
-		}
-	}
-
-	users := instrs(all, "USER", last)
-	if len(users) == 0 {
-		t.Fatal("no USER: the server would run as root")
-	}
-	user := users[len(users)-1].args
-	if name, _, _ := strings.Cut(user, ":"); name == "" || name == "root" || name == "0" {
-		t.Errorf("USER %q is root", user)
-	}
-	if user != "10001:10001" {
-		t.Errorf("USER %q, want 10001:10001", user)
-	}
-
-	port := strconv.Itoa(config.Defaults().Port)
-	expose := instrs(all, "EXPOSE", last)
-	if len(expose) != 1 || expose[0].args != port {
-		t.Errorf("EXPOSE %+v, want %s (config.Defaults().Port)", expose, port)
-	}
-
-	hc := instrs(all, "HEALTHCHECK", last)
-	if len(hc) != 1 {
-		t.Fatalf("want one HEALTHCHECK, have %d", len(hc))
-	}
-	_, cmd, ok := strings.Cut(hc[0].args, "CMD ")
-	if !ok {
-		t.Fatalf("HEALTHCHECK %q has no CMD", hc[0].args)
-	}
-	// The port as the shell expands it with PORT unset.
-	words := shellWords(t, cmd, nil)
-	var url string
-	for _, w := range words {
-		if strings.HasPrefix(w, "http://") {
-			url = w
-		}
-	}
-	if want := "http://127.0.0.1:" + port + "/healthz"; url != want {
-		t.Errorf("HEALTHCHECK fetches %q, want %q (from %q)", url, want, cmd)
-	}
-	if !slices.Contains(installed, words[0]) {
-		t.Errorf("HEALTHCHECK runs %s, which the runtime stage does not install", words[0])
-	}
-
-	// The entrypoint is the binary the build stage made.
-	var dest string
-	for _, in := range instrs(all, "COPY", last) {
-		if f := strings.Fields(in.args); len(f) == 3 && f[0] == "--from=build" && strings.HasSuffix(f[1], "/audio-streamer") {
-			dest = f[2]
-		}
-	}
-	if ep := instrs(all, "ENTRYPOINT", last); dest == "" || len(ep) != 1 || ep[0].args != `["`+dest+`"]` {
-		t.Errorf("ENTRYPOINT %+v does not run the copied binary %q", ep, dest)
-	}
-
-	// The default station folders exist and belong to the user.
-	var runs strings.Builder
-	for _, in := range instrs(all, "RUN", last) {
-		runs.WriteString(in.args + "\n")
-	}
-	for _, want := range []string{"/app/audio", "/app/humor", "/app/science", "chown", "10001"} {
-		if !strings.Contains(runs.String(), want) {
-			t.Errorf("runtime RUN lines never mention %s", want)
-		}
-	}
+	t.Errorf("stage %s has no `go build -o %s %s`", from, src, serverPackage)
 }
 
+// osVariables may be set by an image without being settings.
+var osVariables = []string{"PATH", "HOME", "LANG", "LC_ALL", "TZ"}
+
+// TestDockerfileSettings: every variable the image sets is one the server
+// reads, and every build arg that is a setting reaches the environment
+// under its own name (deploy/README.md promises both).
 func TestDockerfileSettings(t *testing.T) {
-	all := readDockerfile(t)
-	last := all[len(all)-1].stage
-	args, env, order := dockerEnv(t, all, last, nil)
-	// A --build-arg must reach the environment under the same name.
-	overrides := map[string]string{}
-	for name := range seedArgs() {
-		overrides[name] = "build-arg-" + name
-	}
-	_, overridden, _ := dockerEnv(t, all, last, overrides)
-
-	for name, def := range seedArgs() {
-		got, ok := args[name]
-		if !ok {
-			t.Errorf("ARG %s is not declared in the runtime stage", name)
-			continue
-		}
-		if got != def {
-			t.Errorf("ARG %s default %q, want the seed's %q", name, got, def)
-		}
-		if env[name] != got || overridden[name] != overrides[name] {
-			t.Errorf("ARG %s is not passed to ENV %s (ENV has %q; with --build-arg %q)", name, name, env[name], overridden[name])
+	known := config.EnvNames()
+	img := readImage(t, nil)
+	for _, name := range slices.Sorted(maps.Keys(img.env)) {
+		if !slices.Contains(known, name) && !slices.Contains(osVariables, name) {
+			t.Errorf("ENV %s is not a setting the server reads (config.EnvNames)", name)
 		}
 	}
-	for _, name := range order {
-		if !configReads(t, name) {
-			t.Errorf("ENV %s is not read by the config package", name)
-		}
-	}
-
-	// The image's environment, as a whole, is a valid configuration with
-	// the three seed stations.
-	cfg, err := config.Load(nil, mapEnv(env))
-	if err != nil {
-		t.Fatalf("the image's ENV is refused: %v", err)
-	}
-	assertSeedStations(t, cfg)
-}
-
-// assertSeedStations checks the three stations of the seed's Docker layout.
-func assertSeedStations(t *testing.T, cfg *config.Config) {
-	t.Helper()
-	got := map[string]string{}
-	for _, st := range cfg.Stations {
-		got[st.Route] = st.Dir
-	}
-	want := map[string]string{"/": "/app/audio", "/humor": "/app/humor", "/science": "/app/science"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("stations = %v, want %v", got, want)
-	}
-	if cfg.StreamMode != config.ModeRadio || cfg.BufferSize != 2097152 || cfg.MaxPreloadTracks != 2 {
-		t.Errorf("mode %s, buffer %d, preload %d; want the seed's radio, 2097152, 2", cfg.StreamMode, cfg.BufferSize, cfg.MaxPreloadTracks)
-	}
-}
-
-// composeService is the little of docker-compose.yml the tests read.
-type composeService struct {
-	env         map[string]string
-	envOrder    []string
-	ports       []string
-	volumes     []string
-	healthcheck string
-	restart     string
-}
-
-// readCompose scans the first service of docker-compose.yml line by line:
-// enough YAML for the file we ship, without a YAML dependency.
-func readCompose(t *testing.T) composeService {
-	t.Helper()
-	f, err := os.Open(filepath.Join(testmedia.ModuleRoot(t), "docker-compose.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	svc := composeService{env: map[string]string{}}
-	section, sectionIndent := "", 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		indent := len(line) - len(strings.TrimLeft(line, " "))
-		if section != "" && indent <= sectionIndent {
-			section = ""
-		}
-		key, val, _ := strings.Cut(trimmed, ":")
-		val = strings.TrimSpace(val)
-		switch {
-		case section == "" && val == "" && slices.Contains([]string{"environment", "ports", "volumes", "healthcheck"}, key):
-			section, sectionIndent = key, indent
-		case section == "" && key == "restart":
-			svc.restart = composeValue(t, val)
-		case section == "environment" && strings.HasPrefix(trimmed, "- "):
-			name, v, _ := strings.Cut(composeValue(t, strings.TrimPrefix(trimmed, "- ")), "=")
-			svc.env[name] = v
-			svc.envOrder = append(svc.envOrder, name)
-		case section == "environment":
-			svc.env[key] = composeValue(t, val)
-			svc.envOrder = append(svc.envOrder, key)
-		case section == "ports" && strings.HasPrefix(trimmed, "- "):
-			svc.ports = append(svc.ports, composeValue(t, strings.TrimPrefix(trimmed, "- ")))
-		case section == "volumes" && strings.HasPrefix(trimmed, "- "):
-			svc.volumes = append(svc.volumes, composeValue(t, strings.TrimPrefix(trimmed, "- ")))
-		case section == "healthcheck" && key == "test":
-			svc.healthcheck = val
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return svc
-}
-
-// composeValue unquotes a YAML scalar and applies compose's ${VAR:-default}
-// interpolation with an empty environment.
-func composeValue(t *testing.T, v string) string {
-	t.Helper()
-	switch {
-	case len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'':
-		v = strings.ReplaceAll(v[1:len(v)-1], "''", "'")
-	case len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"':
-		s, err := strconv.Unquote(v)
-		if err != nil {
-			t.Fatalf("compose value %s: %v", v, err)
-		}
-		v = s
-	}
-	v = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*(?::-([^}]*))?\}`).ReplaceAllString(v, "$1")
-	return strings.ReplaceAll(v, "$$", "$")
-}
-
-func TestComposeFile(t *testing.T) {
-	svc := readCompose(t)
-	if len(svc.envOrder) == 0 {
-		t.Fatal("no environment found in docker-compose.yml")
-	}
-	for _, name := range svc.envOrder {
-		if !configReads(t, name) {
-			t.Errorf("compose sets %s, which the config package does not read", name)
-		}
-	}
-	cfg, err := config.Load(nil, mapEnv(svc.env))
-	if err != nil {
-		t.Fatalf("the compose environment is refused: %v", err)
-	}
-	assertSeedStations(t, cfg)
-
-	// Every station folder is mounted, read-only.
-	mounts := map[string]string{}
-	for _, v := range svc.volumes {
-		parts := strings.Split(v, ":")
-		if len(parts) < 2 {
-			t.Errorf("volume %q: want host:container[:ro]", v)
-			continue
-		}
-		mode := ""
-		if len(parts) > 2 {
-			mode = parts[2]
-		}
-		mounts[parts[1]] = mode
-	}
-	for _, st := range cfg.Stations {
-		mode, ok := mounts[st.Dir]
-		if !ok || mode != "ro" {
-			t.Errorf("station %s folder %s: mounted %v, mode %q; want a read-only mount", st.Route, st.Dir, ok, mode)
-		}
-	}
-
-	port := strconv.Itoa(config.Defaults().Port)
-	if len(svc.ports) != 1 || !strings.HasSuffix(svc.ports[0], ":"+port) {
-		t.Errorf("ports %q, want one mapping to container port %s", svc.ports, port)
-	}
-	if !strings.Contains(svc.healthcheck, `"http://127.0.0.1:`+port+`/healthz"`) {
-		t.Errorf("healthcheck %q does not fetch /healthz on port %s", svc.healthcheck, port)
-	}
-	if svc.restart == "" || svc.restart == "no" {
-		t.Errorf("restart policy %q", svc.restart)
-	}
-}
-
-// dockerignoreMatch is .dockerignore's matching for the patterns we use:
-// anchored at the context root, "**/" for any depth, and a match on a
-// folder excludes everything below it.
-func dockerignoreMatch(pattern, path string) bool {
-	pattern = strings.TrimPrefix(pattern, "/")
-	segs := strings.Split(path, "/")
-	anyDepth := strings.HasPrefix(pattern, "**/")
-	pattern = strings.TrimPrefix(pattern, "**/")
-	for start := range segs {
-		if start > 0 && !anyDepth {
-			break
-		}
-		for end := start + 1; end <= len(segs); end++ {
-			if ok, _ := filepath.Match(pattern, strings.Join(segs[start:end], "/")); ok {
-				return true
+	given := map[string]string{}
+	for _, arg := range commands[*instructions.ArgCommand](img.final) {
+		for _, a := range arg.Args {
+			if slices.Contains(known, a.Key) {
+				given[a.Key] = "build-arg-" + a.Key
 			}
 		}
 	}
-	return false
+	built := readImage(t, given)
+	for name, v := range given {
+		if built.env[name] != v {
+			t.Errorf("--build-arg %s=%s gives ENV %s=%q", name, v, name, built.env[name])
+		}
+	}
 }
 
+// TestDockerfileRuntime: the image runs as a non-root user, and its
+// HEALTHCHECK, evaluated with the image's environment, gets a 200 from the
+// server started with that environment.
+func TestDockerfileRuntime(t *testing.T) {
+	t.Parallel()
+	img := readImage(t, nil)
+	users := commands[*instructions.UserCommand](img.final)
+	if len(users) == 0 {
+		t.Error("no USER in the final stage: the server would run as root")
+	} else if user, _, _ := strings.Cut(users[len(users)-1].User, ":"); user == "" || user == "root" || user == "0" {
+		t.Errorf("USER %s is root", users[len(users)-1].User)
+	}
+
+	hcs := commands[*instructions.HealthCheckCommand](img.final)
+	if len(hcs) == 0 {
+		t.Fatal("no HEALTHCHECK in the final stage")
+	}
+	test := hcs[len(hcs)-1].Health.Test
+	// Its program is installed by the final stage (the base image is slim).
+	if prog := healthProgram(t, img.lex, test); prog != "" {
+		installed := false
+		for _, run := range commands[*instructions.RunCommand](img.final) {
+			installed = installed || slices.Contains(img.words(t, run.ShellDependantCmdLine), path.Base(prog))
+		}
+		if !installed {
+			t.Errorf("HEALTHCHECK runs %s, which no RUN of the final stage installs", prog)
+		}
+	}
+	checkHealthcheck(t, img.lex, test, img.env)
+}
+
+// healthProgram is the program a HEALTHCHECK test runs.
+func healthProgram(t *testing.T, lex *shell.Lex, test []string) string {
+	t.Helper()
+	if len(test) < 2 {
+		return ""
+	}
+	if test[0] == "CMD-SHELL" {
+		w, err := lex.ProcessWords(test[1], vars{})
+		if err != nil || len(w) == 0 {
+			t.Fatalf("HEALTHCHECK %q: %v", test[1], err)
+		}
+		return w[0]
+	}
+	return test[1]
+}
+
+// healthURL is the http:// or https:// URL a health check test (Docker's
+// form: CMD args… or CMD-SHELL line) requests in a container with env.
+func healthURL(t *testing.T, lex *shell.Lex, test []string, env vars) *url.URL {
+	t.Helper()
+	if len(test) < 2 || (test[0] != "CMD" && test[0] != "CMD-SHELL") {
+		t.Fatalf("health check %q runs nothing", test)
+	}
+	words := test[1:] // exec form: no shell, no expansion
+	if test[0] == "CMD-SHELL" {
+		var err error
+		if words, err = lex.ProcessWords(test[1], env); err != nil {
+			t.Fatalf("health check %q: %v", test[1], err)
+		}
+	}
+	for _, w := range words {
+		if strings.HasPrefix(w, "http://") || strings.HasPrefix(w, "https://") {
+			u, err := url.Parse(w)
+			if err != nil {
+				t.Fatalf("health check URL %q: %v", w, err)
+			}
+			return u
+		}
+	}
+	t.Fatalf("health check %q requests no URL", test)
+	return nil
+}
+
+// listenPort is the port the server uses with env alone.
+func listenPort(env vars) string {
+	if p, ok := env["PORT"]; ok {
+		return p
+	}
+	return strconv.Itoa(config.Defaults().Port)
+}
+
+// checkHealthcheck: in a container with env the health check requests
+// the server's port (also when PORT is given at run time, if a shell
+// expands the URL), and the server started with env answers it with 200.
+func checkHealthcheck(t *testing.T, lex *shell.Lex, test []string, env vars) {
+	t.Helper()
+	if u := healthURL(t, lex, test, env); u.Port() != listenPort(env) {
+		t.Errorf("health check requests %s; the server listens on port %s", u, listenPort(env))
+	}
+	port := testmedia.FreePort(t)
+	run := maps.Clone(env)
+	run["HOST"], run["PORT"] = "127.0.0.1", strconv.Itoa(port) // as docker run -e would
+	u := healthURL(t, lex, test, run)
+	if test[0] == "CMD-SHELL" && u.Port() != run["PORT"] {
+		t.Errorf("health check requests %s with PORT=%s: it does not follow PORT", u, run["PORT"])
+	}
+	if p := u.Path; p != "/healthz" && p != "/readyz" {
+		t.Errorf("health check requests %s, want /healthz or /readyz", p)
+	}
+	var kv []string
+	for k, v := range run {
+		kv = append(kv, k+"="+v)
+	}
+	p := start(t, port, nil, kv...)
+	p.ready()
+	if code, body := p.get(u.RequestURI()); code != 200 {
+		t.Errorf("health check %s: %d %q from the server running with this environment", u.RequestURI(), code, body)
+	}
+}
+
+// TestDockerignore: the build context, as Docker filters it with
+// .dockerignore, holds every file `go build` reads for the server, and not
+// the repository's .git.
 func TestDockerignore(t *testing.T) {
 	root := testmedia.ModuleRoot(t)
-	raw, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
+	f, err := os.Open(filepath.Join(root, ".dockerignore"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var patterns []string
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if strings.HasPrefix(line, "!") {
-			t.Fatalf("exception pattern %q: teach dockerignoreMatch about it", line)
-		}
-		patterns = append(patterns, line)
+	patterns, err := ignorefile.ReadAll(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
 	}
-	excluded := func(p string) bool {
-		return slices.ContainsFunc(patterns, func(pat string) bool { return dockerignoreMatch(pat, p) })
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		t.Fatalf(".dockerignore: %v", err)
 	}
-	for _, p := range []string{".git/config", "artifacts/x.log", "bench/results/run.json", "mount/mount.test", "cmd/audio-streamer/audio-streamer.test"} {
-		if !excluded(p) {
-			t.Errorf("%s is sent to the Docker build", p)
-		}
-	}
-	// The build needs the module: Go files, go.mod/go.sum and embedded files.
-	needed := 0
-	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+	excluded := func(rel string) bool {
+		ex, err := pm.MatchesOrParentMatches(filepath.ToSlash(rel))
 		if err != nil {
-			return err
+			t.Fatalf(".dockerignore on %s: %v", rel, err)
 		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if rel == ".git" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		ext := filepath.Ext(rel)
-		if rel == "go.mod" || rel == "go.sum" || (ext == ".go" && !strings.HasSuffix(rel, "_test.go")) ||
-			strings.HasPrefix(rel, "demo/") || strings.HasPrefix(rel, "web/") {
-			needed++
-			if excluded(rel) {
-				t.Errorf("%s is needed by the build but .dockerignore excludes it", rel)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+		return ex
 	}
-	if needed < 10 {
-		t.Errorf("only %d build inputs found; is the module root right?", needed)
-	}
-}
-
-// readUnit returns the unit's key=value lines (later ones win, as in systemd).
-func readUnit(t *testing.T) (map[string]string, string) {
-	t.Helper()
-	path := filepath.Join(testmedia.ModuleRoot(t), "deploy", "audio-streamer.service")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv := map[string]string{}
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' || line[0] == ';' || line[0] == '[' {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			t.Fatalf("unit line %q is not key=value", line)
-		}
-		kv[k] = v
-	}
-	return kv, string(raw)
-}
-
-func TestSystemdUnit(t *testing.T) {
-	kv, raw := readUnit(t)
-	for k, want := range map[string]string{
-		"Restart": "on-failure", "NoNewPrivileges": "yes", "ProtectSystem": "strict",
-		"ProtectHome": "read-only", "StateDirectory": "audio-streamer", "LimitNOFILE": "65536",
-		"KillSignal": "SIGTERM", "TimeoutStopSec": "10",
-	} {
-		if kv[k] != want {
-			t.Errorf("%s=%q, want %q", k, kv[k], want)
-		}
-	}
-	if kv["DynamicUser"] != "yes" && kv["User"] == "" {
-		t.Error("neither DynamicUser=yes nor a User")
-	}
-	if !strings.Contains(kv["ReadOnlyPaths"], "/") {
-		t.Error("no ReadOnlyPaths for the music")
-	}
-	// The default port is above 1024: no capability is needed.
-	if config.Defaults().Port >= 1024 && kv["AmbientCapabilities"] != "" {
-		t.Errorf("AmbientCapabilities=%q for port %d", kv["AmbientCapabilities"], config.Defaults().Port)
+	if _, err := os.Stat(filepath.Join(root, ".git")); err == nil && !excluded(".git") {
+		t.Error(".git is sent to the Docker build")
 	}
 
-	exec0 := strings.Fields(kv["ExecStart"])
-	if len(exec0) != 3 || exec0[0] != "/usr/local/bin/audio-streamer" || exec0[1] != "--config" || exec0[2] != "/etc/audio-streamer/config.toml" {
-		t.Fatalf("ExecStart=%q", kv["ExecStart"])
-	}
-	// The flags are ones the server accepts (with an empty file standing in).
-	empty := filepath.Join(t.TempDir(), "config.toml")
-	if err := os.WriteFile(empty, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := config.Load([]string{exec0[1], empty}, mapEnv(nil)); err != nil {
-		t.Errorf("ExecStart flags refused: %v", err)
-	}
-
-	// systemd's own check, where it is installed (not a project
-	// requirement: CI does not install systemd).
-	analyze, err := exec.LookPath("systemd-analyze")
+	// What the image's build reads (CGO_ENABLED=0, as in the Dockerfile).
+	list := exec.Command("go", "list", "-e", "-deps", "-f",
+		`{{if and .Module .Module.Main}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`,
+		serverPackage)
+	list.Dir = root
+	list.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	out, err := list.Output()
 	if err != nil {
-		t.Log("systemd-analyze not installed; skipping verify")
-		return
+		t.Fatalf("go list: %v", err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	unit := filepath.Join(t.TempDir(), "audio-streamer.service")
-	if err := os.WriteFile(unit, []byte(strings.ReplaceAll(raw, exec0[0], self)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(analyze, "verify", unit).CombinedOutput()
-	// verify exits 0 even for unknown keys; it only says so.
-	for line := range strings.SplitSeq(string(out), "\n") {
-		if strings.Contains(line, unit) {
-			t.Errorf("systemd-analyze verify: %s", line)
+	inputs := []string{filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum")}
+	for line := range strings.Lines(string(out)) {
+		if line = strings.TrimSuffix(line, "\n"); line != "" {
+			inputs = append(inputs, line)
 		}
 	}
-	if err != nil {
-		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	if len(inputs) < 10 {
+		t.Fatalf("go list found only %q", inputs)
+	}
+	for _, in := range inputs {
+		rel, err := filepath.Rel(root, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if excluded(rel) {
+			t.Errorf("the build reads %s, but .dockerignore keeps it out of the context", rel)
+		}
 	}
 }

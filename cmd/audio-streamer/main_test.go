@@ -3,20 +3,25 @@ package main
 // These tests run the real binary (built once by TestMain) as a subprocess
 // on 127.0.0.1 and check what operators rely on: configuration errors,
 // signals, Sentry, logs, /metrics, health checks and the demo station.
+// They learn that the server is ready from systemd's notify protocol
+// (NOTIFY_SOCKET), not from its logs.
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,17 +35,21 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
-// proc is one running audio-streamer and everything it wrote to stderr.
+// proc is one running audio-streamer, everything it wrote to stderr and
+// every state it sent to its NOTIFY_SOCKET.
 type proc struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	addr string // 127.0.0.1:port it was told to use
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string        // 127.0.0.1:port it was told to use
+	notify *net.UnixConn // the socket NOTIFY_SOCKET names
+	read   chan struct{} // closed when notify has been read to the end
 
 	mu       sync.Mutex
+	states   []string // READY=1, STOPPING=1… as received
 	lines    []string
 	partial  []byte
-	grew     chan struct{} // closed and replaced whenever a line arrives
-	done     chan struct{} // closed once the process has exited
+	grew     chan struct{} // closed and replaced whenever a line or a state arrives
+	done     chan struct{} // closed once the process has exited and notify is read
 	state    *os.ProcessState
 	exitedAt time.Time
 }
@@ -60,30 +69,36 @@ func start(t *testing.T, port int, args []string, env ...string) *proc {
 	if bin == "" {
 		t.Fatalf("%s is not set; TestMain builds the binary", binaryEnv)
 	}
-	p := &proc{t: t, grew: make(chan struct{}), done: make(chan struct{})}
+	p := &proc{t: t, grew: make(chan struct{}), done: make(chan struct{}), read: make(chan struct{})}
 	if port != 0 {
 		p.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	}
+	socket := p.listenNotify()
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(baseEnv(t), env...)
+	p.cmd.Env = append(baseEnv(t), append(env, "NOTIFY_SOCKET="+socket)...)
 	p.cmd.Stderr = p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
-		p.cmd.Wait() // the exit status is read from ProcessState
+		_ = p.cmd.Wait() // the exit status is read from ProcessState
 		p.mu.Lock()
 		p.state, p.exitedAt = p.cmd.ProcessState, time.Now()
 		p.mu.Unlock()
+		// All it sent is queued in the socket now: let the reader take
+		// it, then stop (a datagram socket has no end of its own).
+		p.notify.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		<-p.read
 		close(p.done)
 	}()
 	t.Cleanup(func() {
 		select {
 		case <-p.done:
 		default:
-			p.cmd.Process.Kill()
+			_ = p.cmd.Process.Kill() // fails only if it exited meanwhile
 			<-p.done
 		}
+		p.notify.Close()
 		lines := p.stderr()
 		for _, l := range lines {
 			if strings.Contains(l, "DATA RACE") {
@@ -96,6 +111,77 @@ func start(t *testing.T, port int, args []string, env ...string) *proc {
 		}
 	})
 	return p
+}
+
+// listenNotify opens the datagram socket that stands in for systemd's and
+// returns the NOTIFY_SOCKET value naming it: a path in the test's temporary
+// folder, or an abstract name ("@…") where that path would be too long for
+// a socket address.
+func (p *proc) listenNotify() string {
+	p.t.Helper()
+	name := filepath.Join(p.t.TempDir(), "notify")
+	if len(name) >= 100 { // sun_path holds 108 bytes
+		name = fmt.Sprintf("@audio-streamer-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	}
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.notify = conn
+	go func() {
+		defer close(p.read)
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			// One datagram may carry several newline-separated assignments.
+			p.mu.Lock()
+			for line := range strings.SplitSeq(string(buf[:n]), "\n") {
+				if line != "" {
+					p.states = append(p.states, line)
+				}
+			}
+			close(p.grew)
+			p.grew = make(chan struct{})
+			p.mu.Unlock()
+		}
+	}()
+	return name
+}
+
+// waitState waits, at most timeout, until the server has sent state (for
+// example READY=1) to its NOTIFY_SOCKET.
+func (p *proc) waitState(timeout time.Duration, state string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		p.mu.Lock()
+		sent, grew := slices.Contains(p.states, state), p.grew
+		p.mu.Unlock()
+		if sent {
+			return
+		}
+		select {
+		case <-grew:
+		case <-p.done:
+			if !p.sent(state) {
+				p.t.Fatalf("audio-streamer exited (%v) without sending %s", p.state, state)
+			}
+		case <-ctx.Done():
+			p.t.Fatalf("no %s on NOTIFY_SOCKET within %v", state, timeout)
+		}
+	}
+}
+
+// sent waits for the process to exit and reports whether it sent state.
+func (p *proc) sent(state string) bool {
+	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Contains(p.states, state)
 }
 
 // Write collects stderr line by line (exec copies the pipe into it).
@@ -165,21 +251,21 @@ func containsAll(s string, parts ...string) bool {
 	return true
 }
 
-// ready waits until the server has bound its port.
+// ready waits for READY=1: the server accepts connections, and every
+// station that has files has audio to send.
 func (p *proc) ready() {
 	p.t.Helper()
-	p.waitLine(10*time.Second, "audio-streamer listening")
+	p.waitState(15*time.Second, "READY=1")
 }
 
-// playing waits until /readyz says every station has audio to send.
-// "track started" is logged a moment before the first block is published,
-// so a listener that connects on that line alone can still get a 503.
+// playing waits for READY=1 and checks that /readyz agrees: every station
+// has audio to send.
 func (p *proc) playing() {
 	p.t.Helper()
-	pollUntil(p.t, "/readyz 200", func() (bool, string) {
-		code, body := p.get("/readyz")
-		return code == 200, fmt.Sprintf("%d %q", code, body)
-	})
+	p.ready()
+	if code, body := p.get("/readyz"); code != 200 {
+		p.t.Fatalf("/readyz = %d %q after READY=1", code, body)
+	}
 }
 
 func (p *proc) signal(sig os.Signal) time.Time {
@@ -324,6 +410,9 @@ func TestBadConfigFailsFast(t *testing.T) {
 			if code != 2 {
 				t.Errorf("exit status %d, want 2", code)
 			}
+			if p.sent("READY=1") {
+				t.Error("READY=1 sent by a server that refused its configuration")
+			}
 			lines := p.stderr()
 			if len(lines) != 1 {
 				t.Fatalf("stderr has %d lines, want exactly 1:\n%s", len(lines), strings.Join(lines, "\n"))
@@ -363,8 +452,9 @@ func TestGracefulShutdown(t *testing.T) {
 			port := testmedia.FreePort(t)
 			// Debug logs say how each listener left.
 			p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", dir, "--log-level", "debug"})
-			p.ready()
-			p.waitLine(10*time.Second, "track started")
+			// Encoders the server leaves behind when it exits become this
+			// process's children instead of init's, and so are seen below.
+			subreaper := becomeSubreaper(t)
 			p.playing()
 			var ls []*listener
 			for range 3 {
@@ -372,6 +462,7 @@ func TestGracefulShutdown(t *testing.T) {
 			}
 			pid := p.cmd.Process.Pid
 			encoders := waitForChildren(t, pid, "ffmpeg")
+			maps.Copy(encoders, children(pid, "ffmpeg"))
 
 			sent := p.signal(sig)
 			ends := make(chan error, len(ls))
@@ -397,22 +488,22 @@ func TestGracefulShutdown(t *testing.T) {
 			for _, l := range ls {
 				p.waitLine(time.Second, "listener disconnected", "remote="+l.conn.LocalAddr().String(), "server shutting down")
 			}
+			if !p.sent("STOPPING=1") {
+				t.Error("no STOPPING=1 on NOTIFY_SOCKET during shutdown")
+			}
 			if alive := aliveOf(encoders); len(alive) > 0 {
 				t.Errorf("encoders %v outlived the server", alive)
 			}
 			// The kernel kills encoders when the server dies (Pdeathsig), so
-			// the check above holds anyway; the debug log shows that the
-			// server itself reaped every encoder before it said it stopped.
-			p.waitLine(time.Second, "audio-streamer stopped")
-			began, reaped := encoderPids(p.stderr())
-			if len(began) == 0 {
-				t.Error(`no "ffmpeg started" debug line`)
-			}
-			for id := range began {
-				if !reaped[id] {
-					t.Errorf("ffmpeg %s was not reaped before \"audio-streamer stopped\"", id)
+			// the check above holds anyway. An encoder the server did not
+			// reap itself was handed to this process (the subreaper) when
+			// the server exited.
+			if subreaper {
+				for _, id := range orphansOf(encoders) {
+					t.Errorf("ffmpeg %d was not reaped by the server before it exited", id)
 				}
 			}
+			p.waitLine(time.Second, "audio-streamer stopped")
 			for _, l := range p.stderr() {
 				if strings.Contains(l, "did not stop") {
 					t.Errorf("shutdown was forced: %s", l)
@@ -420,28 +511,6 @@ func TestGracefulShutdown(t *testing.T) {
 			}
 		})
 	}
-}
-
-var pidAttr = regexp.MustCompile(` pid=(\d+)`)
-
-// encoderPids reads the pids of "ffmpeg started" and "ffmpeg exited" debug
-// lines logged before "audio-streamer stopped".
-func encoderPids(lines []string) (started, exited map[string]bool) {
-	started, exited = map[string]bool{}, map[string]bool{}
-	for _, l := range lines {
-		if strings.Contains(l, "audio-streamer stopped") {
-			break
-		}
-		m := pidAttr.FindStringSubmatch(l)
-		switch {
-		case m == nil:
-		case strings.Contains(l, `msg="ffmpeg started"`):
-			started[m[1]] = true
-		case strings.Contains(l, `msg="ffmpeg exited"`):
-			exited[m[1]] = true
-		}
-	}
-	return started, exited
 }
 
 // procStat is the part of /proc/PID/stat the shutdown test needs.
@@ -514,6 +583,21 @@ func aliveOf(procs map[int]procStat) []int {
 			out = append(out, pid)
 		}
 	}
+	return out
+}
+
+// orphansOf returns those of procs (the server's children) that this
+// process inherited, alive or dead, and reaps them.
+func orphansOf(procs map[int]procStat) []int {
+	var out []int
+	for pid, was := range procs {
+		if st, ok := readStat(pid); ok && st.startTime == was.startTime && st.ppid == os.Getpid() {
+			out = append(out, pid)
+			var ws syscall.WaitStatus
+			_, _ = syscall.Wait4(pid, &ws, 0, nil) // killed by Pdeathsig: returns at once
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 
@@ -612,8 +696,6 @@ func TestJSONDebugLogs(t *testing.T) {
 	port := testmedia.FreePort(t)
 	p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", dir,
 		"--log-format", "json", "--log-level", "debug"})
-	p.ready()
-	p.waitLine(10*time.Second, "track started")
 	p.playing()
 	l := p.listen("/")
 	remote := l.conn.LocalAddr().String()
@@ -680,16 +762,12 @@ func TestMetricsHealthAndTextLogs(t *testing.T) {
 	port := testmedia.FreePort(t)
 	routes := fmt.Sprintf(`{"other": %q}`, other)
 	p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", good, "--directory-routes", routes})
-	p.ready()
-	p.waitLine(10*time.Second, `msg="track started" route=/ `)
-	p.waitLine(10*time.Second, `msg="track started" route=/other `)
-
+	p.playing()
 	if code, body := p.get("/healthz"); code != 200 || body != "OK" {
 		t.Errorf("/healthz = %d %q, want 200 OK", code, body)
 	}
-	p.playing()
 	l := p.listen("/")
-	go io.Copy(io.Discard, l.r) // keep up, so the server never drops it
+	go func() { _, _ = io.Copy(io.Discard, l.r) }() // keep up, so the server never drops it
 	want := []string{
 		"audio_stream_listeners", "audio_stream_bytes_sent_total", "audio_stream_track_seconds_total",
 		"audio_stream_tracks_played_total", "audio_stream_files_skipped_total", "audio_stream_slow_listeners_dropped_total",
@@ -799,9 +877,14 @@ func TestReadyzEmptyFolder(t *testing.T) {
 		t.Errorf("/healthz = %d %q, want 200 OK (alive even with nothing to play)", code, body)
 	}
 	// The same server becomes ready once a track appears and is reloaded.
+	// Polled: READY=1 is sent once, at startup, and nothing announces
+	// the end of a reload.
 	testmedia.WriteFile(t, dir, "late.mp3", track("Late", 40))
 	p.signal(syscall.SIGHUP)
-	p.playing()
+	pollUntil(t, "/readyz 200 after SIGHUP", func() (bool, string) {
+		code, body := p.get("/readyz")
+		return code == 200, fmt.Sprintf("%d %q", code, body)
+	})
 }
 
 // --- 7. the README's first command ---
@@ -814,11 +897,9 @@ func TestNoArgumentsPlaysDemo(t *testing.T) {
 	port := testmedia.FreePort(t)
 	// Only --port: the README runs it bare. HOST keeps it off other interfaces.
 	p := start(t, port, []string{"--port", strconv.Itoa(port)}, "HOST=127.0.0.1")
-	p.waitLine(10*time.Second, "bundled demo station")
-	p.ready()
-	// Until the first track is published, / answers 503 "no playable audio yet".
-	p.waitLine(5*time.Second, "track started", "audio-streamer-demo-")
 	p.playing()
+	p.waitLine(time.Second, "bundled demo station")
+	p.waitLine(time.Second, "track started", "audio-streamer-demo-")
 	l := p.listen("/")
 	if !strings.Contains(strings.ToLower(l.head), "content-type: audio/mpeg") {
 		t.Errorf("head %q, want Content-Type audio/mpeg", l.head)

@@ -1,17 +1,19 @@
 package server
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
-// promFamily is one metric family of the Prometheus text format.
+// promFamily is one metric family of /metrics, as the tests read it.
 type promFamily struct {
 	help, typ string
 	samples   []promSample
@@ -37,15 +39,10 @@ func (f *promFamily) value(t *testing.T, route string) float64 {
 	return 0
 }
 
-var (
-	promName  = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-	promLabel = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-)
-
-// parsePrometheus is a strict reader of the text exposition format 0.0.4
-// as Prometheus itself accepts it: HELP and TYPE at most once per family and
-// before its samples, samples of a family together, label values with only
-// the escapes \\ \" \n, no repeated series, a final newline.
+// parsePrometheus reads /metrics with Prometheus' own text parser (expfmt)
+// and fails the test on anything it refuses, or on what the server's
+// hand-written exposition must also get right and expfmt lets through (see
+// readPrometheus).
 func parsePrometheus(t *testing.T, body []byte) map[string]*promFamily {
 	t.Helper()
 	fams, err := readPrometheus(body)
@@ -55,206 +52,89 @@ func parsePrometheus(t *testing.T, body []byte) map[string]*promFamily {
 	return fams
 }
 
-// promError carries a parse error out of the parser's helpers.
-type promError string
-
-func readPrometheus(body []byte) (fams map[string]*promFamily, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			pe, ok := v.(promError)
-			if !ok {
-				panic(v)
-			}
-			fams, err = nil, errors.New(string(pe))
-		}
-	}()
-	text := string(body)
-	if !strings.HasSuffix(text, "\n") {
-		panic(promError("exposition does not end with a newline"))
+// readPrometheus parses the text exposition format 0.0.4 with expfmt, then
+// checks the rules of the format that expfmt does not enforce: every family
+// has HELP and TYPE, its samples stand together, no series repeats, and no
+// counter is negative.
+func readPrometheus(body []byte) (map[string]*promFamily, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
-	fams = map[string]*promFamily{}
-	seen := map[string]bool{} // series: name + labels
-	done := map[string]bool{} // families whose samples have ended
-	current := ""
-	family := func(name string) *promFamily {
-		if fams[name] == nil {
-			fams[name] = &promFamily{}
-		}
-		return fams[name]
+	if err := samplesTogether(body); err != nil {
+		return nil, err
 	}
-	for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-		fail := func(format string, args ...any) {
-			panic(promError(fmt.Sprintf("line %d %q: "+format, append([]any{i + 1, line}, args...)...)))
+	fams := map[string]*promFamily{}
+	for name, mf := range mfs {
+		typ := mf.GetType().String() // COUNTER, GAUGE…; UNTYPED when there is no TYPE line
+		if mf.Help == nil || typ == "UNTYPED" {
+			return nil, fmt.Errorf("family %s has no HELP or no TYPE", name)
 		}
-		switch {
-		case line == "":
-			fail("empty line")
-		case strings.HasPrefix(line, "# HELP "), strings.HasPrefix(line, "# TYPE "):
-			f := strings.SplitN(line[7:], " ", 2)
-			if len(f) != 2 || !promName.MatchString(f[0]) || f[1] == "" {
-				fail("malformed")
+		f := &promFamily{help: mf.GetHelp(), typ: strings.ToLower(typ)}
+		seen := map[string]bool{}
+		for _, m := range mf.GetMetric() {
+			s := promSample{labels: map[string]string{}}
+			for _, lp := range m.GetLabel() {
+				s.labels[lp.GetName()] = lp.GetValue()
 			}
-			if done[f[0]] || (current == f[0] && len(fams[f[0]].samples) > 0) {
-				fail("HELP/TYPE after the family's samples")
-			}
-			fam := family(f[0])
-			if line[2] == 'H' {
-				if fam.help != "" {
-					fail("second HELP")
+			switch typ {
+			case "COUNTER":
+				s.value = m.GetCounter().GetValue()
+				if s.value < 0 || math.IsNaN(s.value) {
+					return nil, fmt.Errorf("counter %s%v = %v", name, s.labels, s.value)
 				}
-				fam.help = f[1]
-			} else {
-				if fam.typ != "" {
-					fail("second TYPE")
-				}
-				if !slices.Contains([]string{"counter", "gauge", "histogram", "summary", "untyped"}, f[1]) {
-					fail("unknown type")
-				}
-				fam.typ = f[1]
+			case "GAUGE":
+				s.value = m.GetGauge().GetValue()
+			default:
+				return nil, fmt.Errorf("family %s: type %s; the server writes only counters and gauges", name, f.typ)
 			}
-		case strings.HasPrefix(line, "#"):
-			// other comments are allowed
-		default:
-			name, labels, value := parseSample(line)
-			if !promName.MatchString(name) {
-				fail("metric name")
-			}
-			if name != current {
-				if done[name] {
-					fail("samples of %s are not together", name)
-				}
-				if current != "" {
-					done[current] = true
-				}
-				current = name
-			}
-			fam := fams[name]
-			if fam == nil || fam.typ == "" || fam.help == "" {
-				fail("sample without HELP and TYPE")
-			}
-			if fam.typ == "counter" && (value < 0 || math.IsNaN(value)) {
-				fail("counter value %v", value)
-			}
-			key := name + "{" + canonicalLabels(labels) + "}"
+			key := seriesKey(s.labels)
 			if seen[key] {
-				fail("repeated series")
+				return nil, fmt.Errorf("series %s{%s} repeats", name, key)
 			}
 			seen[key] = true
-			fam.samples = append(fam.samples, promSample{labels: labels, value: value})
+			f.samples = append(f.samples, s)
 		}
-	}
-	for name, f := range fams {
-		if len(f.samples) == 0 {
-			return nil, fmt.Errorf("family %s has HELP/TYPE but no samples", name)
-		}
+		fams[name] = f
 	}
 	return fams, nil
 }
 
-func canonicalLabels(l map[string]string) string {
-	var keys []string
-	for k := range l {
+// samplesTogether checks that the sample lines of each family are
+// consecutive (expfmt merges a family split in two). It runs after expfmt
+// has accepted the text, so a sample line is a name followed by '{' or ' '.
+func samplesTogether(body []byte) error {
+	done := map[string]bool{}
+	current := ""
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name := line[:strings.IndexAny(line, "{ ")]
+		if name == current {
+			continue
+		}
+		if done[name] {
+			return fmt.Errorf("samples of %s are not together", name)
+		}
+		done[current] = true
+		current = name
+	}
+	return nil
+}
+
+func seriesKey(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		b.WriteString(k + "=" + strconv.Quote(l[k]) + ",")
+		b.WriteString(k + "=" + strconv.Quote(labels[k]) + ",")
 	}
 	return b.String()
-}
-
-// parseSample reads `name{a="b",…} value [timestamp]`.
-func parseSample(line string) (string, map[string]string, float64) {
-	fail := func(why string) { panic(promError(fmt.Sprintf("sample %q: %s", line, why))) }
-	i := strings.IndexAny(line, "{ ")
-	if i <= 0 {
-		fail("no value")
-	}
-	name, rest := line[:i], line[i:]
-	labels := map[string]string{}
-	if rest[0] == '{' {
-		rest = rest[1:]
-		for {
-			if strings.HasPrefix(rest, "}") {
-				rest = rest[1:]
-				break
-			}
-			eq := strings.Index(rest, "=")
-			if eq <= 0 || !promLabel.MatchString(rest[:eq]) || len(rest) < eq+2 || rest[eq+1] != '"' {
-				fail("label name")
-			}
-			key := rest[:eq]
-			rest = rest[eq+2:]
-			var v strings.Builder
-			closed := false
-			for len(rest) > 0 && !closed {
-				c := rest[0]
-				rest = rest[1:]
-				switch c {
-				case '"':
-					closed = true
-				case '\\':
-					if len(rest) == 0 {
-						fail("dangling escape")
-					}
-					switch rest[0] {
-					case '\\', '"':
-						v.WriteByte(rest[0])
-					case 'n':
-						v.WriteByte('\n')
-					default:
-						fail("escape \\" + string(rest[0]) + " is not valid in a label value")
-					}
-					rest = rest[1:]
-				case '\n':
-					fail("newline in label value")
-				default:
-					v.WriteByte(c)
-				}
-			}
-			if !closed {
-				fail("unterminated label value")
-			}
-			if _, dup := labels[key]; dup {
-				fail("repeated label")
-			}
-			labels[key] = v.String()
-			if strings.HasPrefix(rest, ",") {
-				rest = rest[1:]
-			} else if !strings.HasPrefix(rest, "}") {
-				fail("expected , or }")
-			}
-		}
-	}
-	if !strings.HasPrefix(rest, " ") {
-		fail("no space before the value")
-	}
-	f := strings.Fields(rest)
-	if len(f) < 1 || len(f) > 2 {
-		fail("value and optional timestamp")
-	}
-	var value float64
-	switch f[0] {
-	case "NaN":
-		value = math.NaN()
-	case "+Inf":
-		value = math.Inf(1)
-	case "-Inf":
-		value = math.Inf(-1)
-	default:
-		v, err := strconv.ParseFloat(f[0], 64)
-		if err != nil || strings.ContainsAny(f[0], "_xXpP") || strings.EqualFold(f[0], "inf") || strings.EqualFold(f[0], "infinity") {
-			fail("value")
-		}
-		value = v
-	}
-	if len(f) == 2 {
-		if _, err := strconv.ParseInt(f[1], 10, 64); err != nil {
-			fail("timestamp")
-		}
-	}
-	return name, labels, value
 }
 
 // serverWideFamilies are audio_stream_* families about the server, not a station.
@@ -299,8 +179,8 @@ func checkStationSeries(t *testing.T, fams map[string]*promFamily, routes []stri
 }
 
 func TestParsePrometheusRejects(t *testing.T) {
-	// The checks above are only as good as the parser: it must refuse what
-	// Prometheus would.
+	// The checks above are only as good as the reader: it must refuse what
+	// Prometheus would, including what expfmt alone lets through.
 	for _, bad := range []string{
 		"# HELP a x\n# TYPE a gauge\na 1", // no final newline
 		"a 1\n",                           // no TYPE
@@ -319,7 +199,7 @@ func TestParsePrometheusRejects(t *testing.T) {
 	}
 	good := "# HELP a x y\n# TYPE a gauge\na{s=\"/\",t=\"q\\\"\\\\\\n\"} 1.5e+06\na{s=\"/b\"} NaN 123\n"
 	fams := parsePrometheus(t, []byte(good))
-	if fams["a"].samples[0].labels["t"] != "q\"\\\n" || fams["a"].samples[0].value != 1.5e6 {
+	if fams["a"].help != "x y" || fams["a"].typ != "gauge" || fams["a"].samples[0].labels["t"] != "q\"\\\n" || fams["a"].samples[0].value != 1.5e6 {
 		t.Errorf("%+v", fams["a"])
 	}
 }
