@@ -90,6 +90,7 @@ type Station struct {
 	Transcode       string      `toml:"transcode"`     // "auto" or "always"
 	Extensions      []string    `toml:"extensions"`    // played through ffmpeg besides .mp3 and .wav
 	MaxListeners    int         `toml:"max_listeners"` // 0 = unlimited
+	HistorySize     int         `toml:"history_size"`  // recently played tracks kept for /history
 }
 
 // Defaults returns the built-in value of every top-level setting. Stations

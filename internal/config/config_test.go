@@ -134,7 +134,7 @@ func TestDefaults(t *testing.T) {
 	want := config.Station{
 		Route: "/", Dir: "/app/audio", Name: "audio-streamer /", Description: "Stream /", Genre: "Various",
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{Bytes: 65536}, Metaint: 16000,
-		ICYCharset: icy.UTF8, Bitrate: 128, SampleRate: 44100, Channels: 2, Transcode: "auto",
+		ICYCharset: icy.UTF8, Bitrate: 128, SampleRate: 44100, Channels: 2, Transcode: "auto", HistorySize: 100,
 	}
 	if len(c.Stations) != 1 || !reflect.DeepEqual(c.Stations[0], want) {
 		t.Errorf("stations = %+v, want only %+v", c.Stations, want)
@@ -539,6 +539,7 @@ extensions = ["FLAC", ".ogg", "flac"]
 		Route: "/plain", Dir: "/plain", Name: "audio-streamer /plain", Description: "Stream /plain", Genre: "Various",
 		Mode: config.ModeIndividual, Shuffle: false, Burst: config.Burst{Duration: 4 * time.Second}, Metaint: 8192,
 		ICYCharset: icy.UTF8, Bitrate: 192, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 10,
+		HistorySize: 100,
 	}
 	if !reflect.DeepEqual(plain, wantPlain) {
 		t.Errorf("inherited station\n got %+v\nwant %+v", plain, wantPlain)
@@ -548,7 +549,7 @@ extensions = ["FLAC", ".ogg", "flac"]
 		Route: "/own", Dir: "/own", Name: "", Description: "Stream /own", Genre: "Various",
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{}, Metaint: 8192,
 		ICYCharset: icy.Latin1, Bitrate: 64, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 3,
-		Extensions: []string{".flac", ".ogg"},
+		Extensions: []string{".flac", ".ogg"}, HistorySize: 100,
 	}
 	if !reflect.DeepEqual(own, wantOwn) {
 		t.Errorf("explicit station\n got %+v\nwant %+v", own, wantOwn)

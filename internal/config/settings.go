@@ -77,6 +77,7 @@ func settings() []setting {
 		{station: true, key: "channels", def: "2", kind: integer(1, 2)},
 		{station: true, key: "transcode", def: "auto", kind: word("auto", "always")},
 		{station: true, key: "extensions", kind: extensions},
+		{station: true, key: "history_size", def: "100", kind: integer(1, 10000)},
 		{station: true, key: "max_listeners", name: "max_clients", flag: "max-clients", env: "MAX_CLIENTS", def: "0", kind: integer(0, math.MaxInt32), usage: "default listener limit per station, 0 = unlimited"},
 	}
 }

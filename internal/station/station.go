@@ -156,7 +156,7 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		Route: route, Individual: set.Mode == config.ModeIndividual, Shuffle: set.Shuffle,
 		Station: mc, RescanInterval: cfg.RescanInterval,
 		Library: playlist.NewLibrary(set.Dir, playlist.LibraryOptions{Extensions: set.Extensions, Logger: log}),
-		History: playlist.NewHistory(100),
+		History: playlist.NewHistory(set.HistorySize),
 		Decoder: decoder,
 		Charset: set.ICYCharset,
 		Logger:  log,

@@ -12,6 +12,7 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
+	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
 // load is config.Load with the given environment only.
@@ -121,5 +122,36 @@ func TestBuiltStationPlays(t *testing.T) {
 	p, _ := json.Marshal(st.Profile())
 	if dir := st.Settings().Dir; strings.Contains(string(p), dir) {
 		t.Errorf("profile %s shows the folder %s", p, dir)
+	}
+}
+
+// TestHistorySize: a station keeps as many recently played tracks as its
+// history_size says.
+func TestHistorySize(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a.mp3", "b.mp3", "c.mp3"} {
+		testmedia.WriteFile(t, dir, name, testmedia.Frames(4))
+	}
+	toml := testmedia.WriteFile(t, t.TempDir(), "s.toml", []byte("publish_interval = \"50ms\"\n[[station]]\nroute = \"/\"\ndir = \""+dir+"\"\nhistory_size = 2\n"))
+	cfg := load(t, nil, "--config", toml)
+	started := make(chan string, 16)
+	st, err := station.Build(cfg, cfg.Stations[0], station.Deps{OnTrack: func(_ string, ti *mount.TrackInfo) { started <- ti.Rel }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st.Start(ctx)
+	defer st.Wait()
+	defer cancel()
+	for range 3 {
+		select {
+		case <-started:
+		case <-ctx.Done():
+			t.Fatal("three tracks did not start")
+		}
+	}
+	if n := len(st.History()); n != 2 {
+		t.Errorf("history holds %d tracks, want history_size = 2", n)
 	}
 }
