@@ -17,9 +17,6 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
-// noTrack is the placeholder title before a station's first track.
-const noTrack = ""
-
 // stationJSON is one station in /streams, /now-playing and /events.
 type stationJSON struct {
 	Route        string  `json:"route"`
@@ -167,7 +164,7 @@ func (s *Server) nowPlaying(ctx *fasthttp.RequestCtx) {
 			tracks[st.Profile().Route] = t.Display
 		}
 	}
-	resp := map[string]any{"status": "success", "tracks": tracks, "route": "/", "track": noTrack}
+	resp := map[string]any{"status": "success", "tracks": tracks, "route": "/", "track": ""}
 	if def := s.defaultStation(); def != nil {
 		resp["route"] = def.Profile().Route
 		resp["track"] = tracks[def.Profile().Route]

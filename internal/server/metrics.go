@@ -44,6 +44,7 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		{"audio_stream_files_skipped_total", "counter", "Files skipped as unplayable.", func(x sample) float64 { return float64(x.st.FilesSkipped) }},
 		{"audio_stream_slow_listeners_dropped_total", "counter", "Listeners dropped for falling behind the buffer.", func(x sample) float64 { return float64(x.st.SlowDropped) }},
 		{"audio_stream_write_timeouts_total", "counter", "Listeners dropped for accepting no data within the write timeout.", func(x sample) float64 { return float64(x.st.TimeoutDrops) }},
+		{"audio_stream_panics_total", "counter", "Station goroutines that panicked and were restarted (reported to Sentry).", func(x sample) float64 { return float64(x.st.Panics) }},
 		{"audio_stream_ready", "gauge", "1 when the station is playing audio.", func(x sample) float64 {
 			if x.ready {
 				return 1

@@ -171,7 +171,7 @@ func checkStationSeries(t *testing.T, fams map[string]*promFamily, routes []stri
 	if n < 8 {
 		t.Errorf("only %d per-station audio_stream_* families", n)
 	}
-	for _, name := range []string{"audio_stream_listeners", "audio_stream_sessions_total", "audio_stream_bytes_sent_total", "audio_stream_ready", "go_goroutines"} {
+	for _, name := range []string{"audio_stream_listeners", "audio_stream_sessions_total", "audio_stream_bytes_sent_total", "audio_stream_track_seconds_total", "audio_stream_panics_total", "audio_stream_ready", "go_goroutines"} {
 		if fams[name] == nil {
 			t.Errorf("no %s", name)
 		}
