@@ -120,6 +120,10 @@ func NewLibrary(dir string, opt LibraryOptions) *Library {
 // Dir returns the folder as configured.
 func (l *Library) Dir() string { return l.dir }
 
+// Extensions are the file extensions the library plays (lower case, with
+// the dot): .mp3, .wav and the ones LibraryOptions added.
+func (l *Library) Extensions() []string { return slices.Clone(l.exts) }
+
 // Abs returns the file path of t. It returns "" for a Rel that is not a
 // local path (absolute or with ".."), so a forged Track cannot point outside.
 func (l *Library) Abs(t Track) string {

@@ -401,3 +401,15 @@ func TestTrackModTimeRecorded(t *testing.T) {
 		t.Fatalf("ModTime %v, want %v", tr.ModTime, when)
 	}
 }
+
+func TestLibraryExtensions(t *testing.T) {
+	lib := NewLibrary(t.TempDir(), LibraryOptions{Extensions: []string{"FLAC", ".ogg", ".mp3", " "}})
+	got := lib.Extensions()
+	if want := []string{".mp3", ".wav", ".flac", ".ogg"}; !slices.Equal(got, want) {
+		t.Errorf("Extensions() = %q, want %q", got, want)
+	}
+	got[0] = ".changed"
+	if lib.Extensions()[0] != ".mp3" {
+		t.Error("Extensions shares its slice with callers")
+	}
+}

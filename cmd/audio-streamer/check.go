@@ -235,7 +235,7 @@ func (c *checker) station(built *station.Station) (stationReport, error) {
 		sr.Skip = append(sr.Skip, skipEntry{Path: s.Path, Reason: s.Reason})
 	}
 	if sr.Note == "" || built.Demo() {
-		sr.Skip = append(sr.Skip, unsupportedFiles(st.Dir, st.Extensions)...)
+		sr.Skip = append(sr.Skip, unsupportedFiles(st.Dir, lib.Extensions())...)
 	}
 	for _, t := range lib.Tracks() {
 		if err := c.ctx.Err(); err != nil {
@@ -256,8 +256,7 @@ func (c *checker) station(built *station.Station) (stationReport, error) {
 	slices.SortStableFunc(sr.Skip, func(a, b skipEntry) int { return strings.Compare(a.Path, b.Path) })
 	sr.OK = len(sr.Play) > 0
 	if !sr.OK && sr.Note == "" && len(sr.Skip) == 0 {
-		exts := append([]string{".mp3", ".wav"}, st.Extensions...)
-		sr.Note = "no audio files in the folder (this station plays " + strings.Join(exts, ", ") + ")"
+		sr.Note = "no audio files in the folder (this station plays " + strings.Join(lib.Extensions(), ", ") + ")"
 	}
 	if st.Transcode != "always" {
 		sr.Majority, sr.Odd = oddFormats(sr.Play)
@@ -467,11 +466,6 @@ func toolReason(err error) string {
 // Hidden entries are left to the Library's own report; symlinked folders
 // are not followed, as in the Library.
 func unsupportedFiles(dir string, extensions []string) []skipEntry {
-	played := func(ext string) bool {
-		return slices.ContainsFunc(extensions, func(e string) bool {
-			return strings.EqualFold("."+strings.TrimPrefix(strings.TrimSpace(e), "."), ext)
-		})
-	}
 	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return nil
@@ -496,7 +490,7 @@ func unsupportedFiles(dir string, extensions []string) []skipEntry {
 		}
 		rel = filepath.ToSlash(rel)
 		ext := strings.ToLower(filepath.Ext(d.Name()))
-		if otherAudio(ext) && !played(ext) {
+		if otherAudio(ext) && !slices.Contains(extensions, ext) {
 			out = append(out, skipEntry{Path: rel, Reason: fmt.Sprintf(
 				"unsupported format: %s files are not played (add %q to this station's extensions to play them through ffmpeg)", ext, ext)})
 		}

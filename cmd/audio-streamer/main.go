@@ -110,14 +110,21 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 	station.WarnUnplayable(stations, ffmpegErr, log)
 
+	views := make([]server.Station, len(stations))
+	for i, st := range stations {
+		views[i] = st
+	}
 	srv := &server.Server{
-		Stations: stations, AdminToken: cfg.AdminToken, MaxListeners: cfg.MaxListeners,
+		Stations: views, AdminToken: cfg.AdminToken, MaxListeners: cfg.MaxListeners,
 		MaxConnsPerIP: cfg.MaxConnsPerIP, HeaderTimeout: cfg.HeaderTimeout, ServerID: "audio-streamer",
 		Admin: cfg.Admin, Location: cfg.Location, Logger: log, Reporter: rep,
 		TLSListener: tlsLn, TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey,
 	}
-	hupCtx, stopHangups := context.WithCancel(ctx)
+	// SIGHUP stays handled until run returns: a reload while the stations
+	// stop must not kill the process.
+	hupCtx, stopHangups := context.WithCancel(context.Background())
 	reloads := reloadOnHangup(hupCtx, stations, log)
+	defer func() { stopHangups(); <-reloads }()
 
 	log.Info("audio-streamer listening", "addr", ln.Addr().String(), "stations", len(stations))
 	for _, st := range stations {
@@ -134,8 +141,6 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 	err = <-serveErr
 	notify(env, "STOPPING=1") //nolint:errcheck // best effort while stopping
-	stopHangups()
-	<-reloads
 	// Stop the stations (closing every listener and encoder), bounded so a
 	// stuck goroutine cannot keep the process from exiting.
 	stopStations()
@@ -173,7 +178,8 @@ func waitReady(ctx context.Context, stations []*station.Station, limit time.Dura
 }
 
 // reloadOnHangup rescans every station on SIGHUP until ctx ends; the
-// returned channel is closed when it has stopped.
+// returned channel is closed when it has stopped (and SIGHUP has its
+// default action again).
 func reloadOnHangup(ctx context.Context, stations []*station.Station, log *slog.Logger) <-chan struct{} {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

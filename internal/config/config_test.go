@@ -125,7 +125,7 @@ func TestDefaults(t *testing.T) {
 	if c.Host != "0.0.0.0" || c.Port != 9999 || c.AudioDir != "/app/audio" || c.AudioDirSet ||
 		c.Burst != (config.Burst{Bytes: 65536}) || c.Metaint != 16000 || c.PublishInterval != 400*time.Millisecond ||
 		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || c.Environment != "production" ||
-		c.Admin != "icemaster@localhost" || c.Location != "Earth" {
+		c.Admin != "admin@localhost" || c.Location != "Earth" {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
 	if len(d.Stations) != 0 || len(d.Warnings) != 0 {

@@ -45,7 +45,7 @@ func settings() []setting {
 		{key: "state_dir", flag: "state-dir", env: "STATE_DIR", kind: path(true), usage: "folder where stations save their place across restarts; empty = none"},
 		{key: "ffmpeg_path", flag: "ffmpeg-path", env: "FFMPEG_PATH", def: "ffmpeg", kind: path(false), usage: "ffmpeg for WAV and other transcoded files"},
 		{key: "admin_token", env: "ADMIN_TOKEN", kind: str, usage: "token for the admin endpoints (Authorization: Bearer)"},
-		{key: "admin", flag: "admin", env: "SERVER_ADMIN", def: "icemaster@localhost", kind: str, usage: "contact shown on the status page"},
+		{key: "admin", flag: "admin", env: "SERVER_ADMIN", def: "admin@localhost", kind: str, usage: "contact shown on the status page"},
 		{key: "location", flag: "location", env: "SERVER_LOCATION", def: "Earth", kind: str, usage: "location shown on the status page"},
 		{key: "max_listeners", flag: "max-listeners", env: "MAX_LISTENERS", def: "0", kind: integer(0, math.MaxInt32), usage: "listener limit of the whole server, 0 = unlimited"},
 		{key: "max_conns_per_ip", flag: "max-conns-per-ip", env: "MAX_CONNS_PER_IP", def: "0", kind: integer(0, math.MaxInt32), usage: "stream connections per client address, 0 = unlimited"},

@@ -13,7 +13,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
-	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
@@ -39,7 +38,7 @@ type stationJSON struct {
 	Bitrate      int     `json:"bitrate"`
 }
 
-func (s *Server) describe(st *station.Station, scheme, host string, now time.Time) stationJSON {
+func (s *Server) describe(st Station, scheme, host string, now time.Time) stationJSON {
 	set := st.Profile()
 	stats := s.stats.get(st, now)
 	j := stationJSON{
@@ -124,7 +123,7 @@ func (s *Server) streams(ctx *fasthttp.RequestCtx) {
 
 // routeArg returns the station named by ?route= (slash optional), the
 // default station when absent, or nil after answering 404.
-func (s *Server) routeArg(ctx *fasthttp.RequestCtx) (*station.Station, bool) {
+func (s *Server) routeArg(ctx *fasthttp.RequestCtx) (Station, bool) {
 	arg := string(ctx.QueryArgs().Peek("route"))
 	if arg == "" {
 		return nil, true
@@ -227,7 +226,7 @@ func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 	targets := s.Stations
 	msg := "All playlists reloaded"
 	if st != nil {
-		targets = []*station.Station{st}
+		targets = []Station{st}
 		msg = "Playlist for stream " + st.Profile().Route + " reloaded"
 	}
 	type result struct {

@@ -202,7 +202,7 @@ func TestEventsQuietWhileNothingChanges(t *testing.T) {
 func TestEventsShareStats(t *testing.T) {
 	var reads atomic.Int64
 	srv := &Server{}
-	srv.stats.read = func(st *station.Station) mount.Stats {
+	srv.stats.read = func(st Station) mount.Stats {
 		reads.Add(1)
 		return st.Stats()
 	}
@@ -252,7 +252,7 @@ func BenchmarkEventsBody50Pages(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var reads atomic.Int64
-			srv.stats.read = func(st *station.Station) mount.Stats {
+			srv.stats.read = func(st Station) mount.Stats {
 				reads.Add(1)
 				return st.Stats()
 			}
@@ -279,9 +279,10 @@ func benchEventsServer(b *testing.B, stations, n int) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := &Server{}
 	var conns []net.Conn
+	var started []*station.Station
 	b.Cleanup(func() {
 		cancel()
-		for _, st := range srv.Stations {
+		for _, st := range started {
 			st.Wait()
 		}
 		for _, c := range conns {
@@ -302,6 +303,7 @@ func benchEventsServer(b *testing.B, stations, n int) *Server {
 			b.Fatal(err)
 		}
 		st.Start(ctx)
+		started = append(started, st)
 		srv.Stations = append(srv.Stations, st)
 		if err := st.WaitReady(ctx); err != nil {
 			b.Fatal(err)

@@ -37,8 +37,9 @@ type stationSpec struct {
 
 // harness is a running server with its stations on a loopback port.
 type harness struct {
-	srv  *Server
-	addr string // 127.0.0.1:port
+	srv      *Server
+	addr     string // 127.0.0.1:port
+	stations []*station.Station
 }
 
 // startHarness builds the stations with station.Build, as the server
@@ -51,7 +52,7 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 		srv = &Server{}
 	}
 	mctx, stopStations := context.WithCancel(context.Background())
-	var waitFor []*station.Station
+	var built, waitFor []*station.Station
 	for _, sp := range specs {
 		set := stationDefaults(t, sp)
 		for name, data := range sp.files {
@@ -69,12 +70,13 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 		if err != nil {
 			t.Fatal(err)
 		}
+		built = append(built, st)
 		srv.Stations = append(srv.Stations, st)
 		if len(sp.files) > 0 && set.Mode != config.ModeIndividual {
 			waitFor = append(waitFor, st)
 		}
 	}
-	for _, st := range srv.Stations {
+	for _, st := range built {
 		st.Start(mctx)
 	}
 	// Registered before the server's cleanup, so it runs after it.
@@ -82,7 +84,7 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 		stopStations()
 		done := make(chan struct{})
 		go func() {
-			for _, st := range srv.Stations {
+			for _, st := range built {
 				st.Wait()
 			}
 			close(done)
@@ -93,7 +95,7 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 			t.Error("stations did not stop within 10 s")
 		}
 	})
-	h := &harness{srv: srv, addr: testmedia.ServeLoopback(t, srv.Serve)}
+	h := &harness{srv: srv, addr: testmedia.ServeLoopback(t, srv.Serve), stations: built}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, st := range waitFor {
@@ -137,7 +139,7 @@ func (h *harness) url(path string) string { return "http://" + h.addr + path }
 
 func (h *harness) station(t *testing.T, route string) *station.Station {
 	t.Helper()
-	for _, st := range h.srv.Stations {
+	for _, st := range h.stations {
 		if st.Profile().Route == route {
 			return st
 		}

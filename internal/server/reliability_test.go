@@ -538,7 +538,7 @@ func TestAdminFromElsewhereIsRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{AdminToken: token, Stations: []*station.Station{st}}
+		s := &Server{AdminToken: token, Stations: []Station{st}}
 		if err := s.init(); err != nil {
 			t.Fatal(err)
 		}

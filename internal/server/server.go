@@ -19,14 +19,31 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
+	"github.com/aposazhennikov/stream-audio-to-web/mount"
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
+
+// Station is what the HTTP layer needs of a station: what to tell
+// listeners about it (no folder paths), how to hand it a listener, and its
+// state for status pages. *station.Station is the implementation.
+type Station interface {
+	Profile() station.Profile
+	Ready() bool
+	Join(mount.JoinRequest) error
+	NowPlaying() *mount.TrackInfo
+	BurstDelay() time.Duration
+	Listeners() int
+	Stats() mount.Stats
+	History() []playlist.Entry
+	Reload() (playlist.ScanResult, error)
+}
 
 // Server serves the stations over HTTP. Fill the fields, then call Serve.
 // Zero values: MaxListeners and MaxConnsPerIP 0 mean unlimited;
 // HeaderTimeout 0 means 10 s; Logger nil discards; AdminToken "" allows
 // admin requests from loopback only.
 type Server struct {
-	Stations      []*station.Station
+	Stations      []Station
 	AdminToken    string
 	MaxListeners  int
 	MaxConnsPerIP int
@@ -42,7 +59,7 @@ type Server struct {
 	TLSListener             net.Listener
 	TLSCertFile, TLSKeyFile string
 
-	byRoute  map[string]*station.Station
+	byRoute  map[string]Station
 	started  time.Time
 	http     *fasthttp.Server
 	perIP    sync.Map // ip string → *atomic.Int64: open stream connections
@@ -95,7 +112,7 @@ func (s *Server) init() error {
 	}
 
 	s.started = time.Now()
-	s.byRoute = map[string]*station.Station{}
+	s.byRoute = map[string]Station{}
 	for _, st := range s.Stations {
 		if _, dup := s.byRoute[st.Profile().Route]; dup {
 			return fmt.Errorf("server: route %s configured twice", st.Profile().Route)
@@ -172,7 +189,7 @@ func (s *Server) onTLSProbe(remote string) {
 
 // defaultStation is what "/stream" and "/direct-stream" play: "/" if
 // configured, else the first station.
-func (s *Server) defaultStation() *station.Station {
+func (s *Server) defaultStation() Station {
 	if st, ok := s.byRoute["/"]; ok {
 		return st
 	}
@@ -184,7 +201,7 @@ func (s *Server) defaultStation() *station.Station {
 
 // stationFor finds a station by a route as users type it: with or without
 // the leading slash, with a trailing slash.
-func (s *Server) stationFor(route string) *station.Station {
+func (s *Server) stationFor(route string) Station {
 	if route == "" {
 		return nil
 	}
@@ -196,8 +213,8 @@ func (s *Server) stationFor(route string) *station.Station {
 }
 
 // sortedStations lists stations by route, "/" first.
-func (s *Server) sortedStations() []*station.Station {
-	out := append([]*station.Station(nil), s.Stations...)
+func (s *Server) sortedStations() []Station {
+	out := append([]Station(nil), s.Stations...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Profile().Route < out[j].Profile().Route })
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -19,10 +18,10 @@ const statsMaxAge = 250 * time.Millisecond
 type statsCache struct {
 	// read is how a station's Stats are taken; nil: Station.Stats.
 	// Tests count calls through it.
-	read func(*station.Station) mount.Stats
+	read func(Station) mount.Stats
 
 	mu sync.Mutex
-	m  map[*station.Station]*statsEntry
+	m  map[Station]*statsEntry
 }
 
 type statsEntry struct {
@@ -34,12 +33,12 @@ type statsEntry struct {
 }
 
 // get returns st's Stats as read at most statsMaxAge before now.
-func (c *statsCache) get(st *station.Station, now time.Time) mount.Stats {
+func (c *statsCache) get(st Station, now time.Time) mount.Stats {
 	c.mu.Lock()
 	e := c.m[st]
 	if e == nil {
 		if c.m == nil {
-			c.m = map[*station.Station]*statsEntry{}
+			c.m = map[Station]*statsEntry{}
 		}
 		e = &statsEntry{}
 		c.m[st] = e

@@ -12,10 +12,10 @@ import (
 
 // countingStats is a statsCache whose reads count per station and return
 // the count as Sessions, so a caller can tell which read it got.
-func countingStats() (*statsCache, map[*station.Station]*atomic.Uint64) {
-	reads := map[*station.Station]*atomic.Uint64{}
+func countingStats() (*statsCache, map[Station]*atomic.Uint64) {
+	reads := map[Station]*atomic.Uint64{}
 	var mu sync.Mutex
-	c := &statsCache{read: func(st *station.Station) mount.Stats {
+	c := &statsCache{read: func(st Station) mount.Stats {
 		mu.Lock()
 		n := reads[st]
 		if n == nil {
@@ -30,10 +30,10 @@ func countingStats() (*statsCache, map[*station.Station]*atomic.Uint64) {
 
 func TestStatsCacheAge(t *testing.T) {
 	c, reads := countingStats()
-	a, b := &station.Station{}, &station.Station{}
+	a, b := Station(&station.Station{}), Station(&station.Station{})
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	steps := []struct {
-		st    *station.Station
+		st    Station
 		at    time.Duration
 		want  uint64 // the read the caller gets
 		reads uint64 // reads of st so far

@@ -9,14 +9,13 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
-	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
 // stream answers a listener: checks, then the response head and audio are
 // written by the station on the hijacked connection (fasthttp's own
 // streaming would answer HTTP/1.0 players with chunked encoding).
-func (s *Server) stream(ctx *fasthttp.RequestCtx, st *station.Station) {
+func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 	switch string(ctx.Method()) {
 	case fasthttp.MethodOptions:
 		ctx.HijackSetNoResponse(true)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,10 +99,11 @@ func BuildAll(cfg *config.Config, deps Deps) ([]*Station, error) {
 	return out, nil
 }
 
-// demoFor extracts the demo and returns its folder when the default audio
-// folder stands unconfigured and empty (or missing); "" otherwise.
+// demoFor extracts the demo and returns its folder when a station plays
+// the default audio folder, unconfigured and empty (or missing); ""
+// otherwise.
 func demoFor(cfg *config.Config, deps Deps) (string, error) {
-	if cfg.AudioDirSet {
+	if cfg.AudioDirSet || !slices.ContainsFunc(cfg.Stations, func(s config.Station) bool { return s.Dir == cfg.AudioDir }) {
 		return "", nil
 	}
 	if res, err := playlist.NewLibrary(cfg.AudioDir, playlist.LibraryOptions{}).Scan(); err == nil && res.Tracks > 0 {

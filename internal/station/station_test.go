@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,6 +57,27 @@ func TestDemoStandsInForAnEmptyDefaultFolder(t *testing.T) {
 				t.Errorf("plays %s, configured %s, demo %v", st.Settings().Dir, tc.dir, tc.wantDemo)
 			}
 		})
+	}
+}
+
+// TestNoDemoUnlessAStationPlaysTheDefaultFolder: with every station on a
+// folder of its own, the empty default folder does not matter and nothing
+// is unpacked.
+func TestNoDemoUnlessAStationPlaysTheDefaultFolder(t *testing.T) {
+	full := t.TempDir()
+	testmedia.WriteFile(t, full, "a.mp3", testmedia.Frames(10))
+	cfg := load(t, nil)
+	cfg.AudioDir, cfg.Stations[0].Dir = filepath.Join(t.TempDir(), "missing"), full
+	demoParent := t.TempDir()
+	sts, err := station.BuildAll(cfg, station.Deps{DemoDir: demoParent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts[0].Demo() || sts[0].Settings().Dir != full {
+		t.Errorf("station plays %s (demo %v), want its own %s", sts[0].Settings().Dir, sts[0].Demo(), full)
+	}
+	if entries, _ := os.ReadDir(demoParent); len(entries) > 0 {
+		t.Errorf("the demo was unpacked (%v) though no station plays the default folder", entries)
 	}
 }
 

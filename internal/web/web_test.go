@@ -144,7 +144,10 @@ genre = "Jazz"
 			st.Wait()
 		}
 	})
-	srv := &server.Server{Stations: list, ServerID: "audio-streamer"}
+	srv := &server.Server{ServerID: "audio-streamer"}
+	for _, st := range list {
+		srv.Stations = append(srv.Stations, st)
+	}
 	r.addr = testmedia.ServeLoopback(t, srv.Serve)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
