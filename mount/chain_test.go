@@ -346,3 +346,46 @@ func TestHigherSourceTakesOverOnAFrameBoundary(t *testing.T) {
 		t.Errorf("stats %+v: want the one listener connected throughout, 2 tracks played (a, live)", s)
 	}
 }
+
+// Mountpoint.Sources puts sources ahead of the folder, for the radio
+// station and for each listener's private station, each station with
+// sources of its own: a live track takes over from the folder mid-track
+// and the listener hears it, with no change in mountpoint.go needed.
+func TestMountpointSourcesTakeOver(t *testing.T) {
+	for _, individual := range []bool{false, true} {
+		t.Run(map[bool]string{false: "radio", true: "individual"}[individual], func(t *testing.T) {
+			dir := t.TempDir()
+			testmedia.WriteFile(t, dir, "a.mp3", testmedia.FramesFrom(0, 3000))
+			made := make(chan *testLive, 4)
+			m := &Mountpoint{
+				Route: "/", Individual: individual,
+				Station: Config{Burst: 200 * time.Millisecond, PublishInterval: 50 * time.Millisecond},
+				Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+				Sources: func() []Source {
+					live := newTestLive()
+					made <- live
+					return []Source{live}
+				},
+			}
+			startMount(t, m)
+			testmedia.PollUntil(t, 15*time.Second, "the mountpoint to be ready", m.Ready)
+			fl := listen(t, m)
+			fl.waitFor(t, 5*time.Second, "a frame of the folder", func(i uint32) bool { return i < 3000 })
+			var live *testLive
+			select {
+			case live = <-made:
+			case <-time.After(5 * time.Second):
+				t.Fatal("Sources was never called")
+			}
+			live.start(t, "Live - Test", 5000, 40)
+			fl.waitFor(t, 10*time.Second, "a frame of the live track", func(i uint32) bool { return i >= 5000 && i < 5040 })
+			fl.waitFor(t, 10*time.Second, "the folder again", func(i uint32) bool { return i < 3000 })
+			if len(made) != 0 {
+				t.Fatalf("Sources called %d more times for one station", len(made))
+			}
+			if np := m.NowPlaying(); np == nil {
+				t.Fatal("nothing playing")
+			}
+		})
+	}
+}

@@ -9,10 +9,18 @@ import (
 // for a radio route and for an individual route, whose figures add up its
 // listeners' private stations, running and ended.
 type Stats struct {
-	Listeners     int
-	Peak          int
-	Sessions      uint64
-	BytesSent     uint64
+	Listeners int
+	Peak      int
+	Sessions  uint64
+	// BytesSent is every byte written to listeners, connected or gone; it
+	// never goes down (a Prometheus counter).
+	BytesSent uint64
+	// TracksPlayed counts a track once the station is done with it, if at
+	// least one of its frames went on the air: it played to its end, a
+	// read error ended it early, or a higher-priority source cut it short
+	// (a cut track is not resumed, so it counts once, whatever part of it
+	// played). Not counted: a track that gave no frame at all, and the one
+	// playing when the station stops.
 	TracksPlayed  uint64
 	FilesSkipped  uint64
 	SlowDropped   uint64

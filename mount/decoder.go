@@ -26,10 +26,16 @@ type Decoder struct {
 	Unavailable error
 }
 
+// IsMP3 reports whether path names an MP3 file, which a Decoder plays as
+// its own frames: its extension is ".mp3", in any case.
+func IsMP3(path string) bool {
+	return strings.EqualFold(filepath.Ext(path), ".mp3")
+}
+
 // NeedsFFmpeg reports whether path is played through ffmpeg: everything
-// that is not an .mp3 (in any case), and with Always every file.
+// that is not an MP3 (IsMP3), and with Always every file.
 func (d Decoder) NeedsFFmpeg(path string) bool {
-	return d.Always || !strings.EqualFold(filepath.Ext(path), ".mp3")
+	return d.Always || !IsMP3(path)
 }
 
 // Open opens path for frame reading from byte offset (non-zero only when a

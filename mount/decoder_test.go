@@ -51,3 +51,17 @@ func TestDecoderWithoutFFmpeg(t *testing.T) {
 		}
 	}
 }
+
+func TestIsMP3(t *testing.T) {
+	for path, want := range map[string]bool{
+		"a.mp3": true, "B.MP3": true, "dir.wav/c.Mp3": true, "/x/y.mP3": true,
+		"d.wav": false, "mp3": false, "no-extension": false, "f.mp3.wav": false, "g.mp3/": false, ".mp3.ogg": false,
+	} {
+		if got := IsMP3(path); got != want {
+			t.Errorf("IsMP3(%q) = %v, want %v", path, got, want)
+		}
+		if got := (Decoder{}).NeedsFFmpeg(path); got == want {
+			t.Errorf("NeedsFFmpeg(%q) = %v, IsMP3 %v: they must agree", path, got, want)
+		}
+	}
+}

@@ -111,11 +111,13 @@ func (f *FolderSource) Next() *Track {
 }
 
 // Run keeps Preload tracks (at least one) open ahead of time until ctx
-// ends.
+// ends, then closes those Next has not taken.
 func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 	f.init()
 	defer func() {
-		if ctx.Err() != nil { // not after a panic: the restarted Run keeps the queue
+		// Not after a panic with ctx live: the station runs Run again, which
+		// keeps the queue, also when ctx ends before (see Source).
+		if ctx.Err() != nil {
 			f.drain()
 		}
 	}()

@@ -106,10 +106,26 @@ func frameIndex(b *Block, off int) int {
 	return len(b.Frames)
 }
 
-// drop closes a listener and counts why it left.
+// drop closes a listener that never reached a shard or the writers (a
+// failed join), adding what it was sent to the total, and counts it out.
 func (s *Station) drop(l *listener, err error) {
-	l.sock.close()
 	s.count.bytesSent.Add(uint64(l.sent.Load()))
+	s.leave(l, err)
+}
+
+// retire adds what l was sent to the station's total. The caller holds
+// s.mu and, in the same critical section, takes l out of its shard or the
+// writers, where Stats counted it until then: no Stats call sees its bytes
+// twice or not at all. l is written no more; leave it after unlocking.
+func (s *Station) retire(l *listener) {
+	s.count.bytesSent.Add(uint64(l.sent.Load()))
+}
+
+// leave closes a listener whose bytes are already in the total and counts
+// why it left. OnLeave runs last: if it panics, the listener is still
+// closed and counted out.
+func (s *Station) leave(l *listener, err error) {
+	l.sock.close()
 	switch {
 	case errors.Is(err, errFellBehind):
 		s.count.slow.Add(1)
@@ -122,11 +138,11 @@ func (s *Station) drop(l *listener, err error) {
 	default:
 		s.log.Warn("listener write failed", "remote", l.Remote, "error", err.Error())
 	}
-	if l.onLeave != nil {
-		l.onLeave()
-	}
 	if s.count.listeners.Add(-1) == 0 && s.stopWhenEmpty {
 		s.emptyOnce.Do(func() { close(s.empty) })
+	}
+	if l.onLeave != nil {
+		l.onLeave()
 	}
 }
 
@@ -156,8 +172,9 @@ func (s *Station) startWriter(conn net.Conn, l *listener) error {
 		err := s.write(conn, l)
 		s.mu.Lock()
 		delete(s.writers, l)
+		s.retire(l)
 		s.mu.Unlock()
-		s.drop(l, err)
+		s.leave(l, err)
 	}()
 	return nil
 }

@@ -27,7 +27,7 @@ type listener struct {
 	off     int
 	icy     icy.Interleave
 	joined  time.Time
-	dropped bool   // set by the shard goroutine only
+	dropErr error  // why the shard drops it; shard goroutine only
 	onLeave func() // run once when the connection is closed
 
 	lastProgress time.Time

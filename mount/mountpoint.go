@@ -18,9 +18,12 @@ import (
 // Mountpoint is one configured route: its library, play order, history and
 // the station playing it. In radio mode one station plays from boot for
 // everyone. In individual mode each listener gets a private station, whose
-// source is its own shuffled FolderSource over the shared library, started
-// at connect and stopped at disconnect. Both modes join listeners through
-// Station.Join and report the same Stats.
+// folder source is its own shuffled FolderSource over the shared library,
+// started at connect and stopped at disconnect. Every station the
+// mountpoint makes plays the sources Sources returns (a live push, a
+// relay) ahead of its folder source, so a new kind of source needs no
+// change here. Both modes join listeners through Station.Join and report
+// the same Stats.
 type Mountpoint struct {
 	Route      string
 	Individual bool
@@ -28,9 +31,18 @@ type Mountpoint struct {
 	// Station is the template for the station(s); OnTrack is wrapped here
 	// to keep the history.
 	Station Config
+	// Sources are the sources played ahead of the folder, highest priority
+	// first (see Source). It is called once for each station the
+	// mountpoint makes (the radio station at Start, or each listener's
+	// private station at Join), and each call returns sources of their own:
+	// a Source belongs to one station. Nil: the folder only.
+	Sources func() []Source
 	// Decoder opens the files; Charset encodes their titles for ICY.
 	Decoder Decoder
 	Charset icy.Charset
+	// Preload is how many upcoming tracks each folder source keeps opened
+	// and checked ahead (FolderSource.Preload; 0 still opens the next one).
+	Preload int
 	// RescanInterval rescans the folder periodically (0: only on Reload).
 	RescanInterval time.Duration
 	// StatePath, if set, keeps the radio position across restarts.
@@ -82,7 +94,7 @@ func (m *Mountpoint) Start(ctx context.Context) {
 		}
 		cfg := m.Station
 		cfg.OnTrack = m.onTrack(cfg.OnTrack)
-		m.radio = New(cfg, m.folder)
+		m.radio = New(cfg, m.sources(m.folder)...)
 		m.wg.Go(func() { m.radio.Run(ctx) })
 		if m.StatePath != "" {
 			m.wg.Go(func() { m.saveLoop(ctx, order) })
@@ -99,8 +111,17 @@ func (m *Mountpoint) Wait() { m.wg.Wait() }
 func (m *Mountpoint) newFolder(order *playlist.Order) *FolderSource {
 	return &FolderSource{
 		Library: m.Library, Order: order, Decoder: m.Decoder, Charset: m.Charset,
-		Preload: m.Station.MaxPreload, hooks: m.hooks,
+		Preload: m.Preload, hooks: m.hooks,
 	}
+}
+
+// sources is the source list of a new station: Sources, then folder.
+func (m *Mountpoint) sources(folder *FolderSource) []Source {
+	var list []Source
+	if m.Sources != nil {
+		list = m.Sources()
+	}
+	return append(list, folder)
 }
 
 func (m *Mountpoint) onTrack(next func(*TrackInfo)) func(*TrackInfo) {
@@ -260,9 +281,14 @@ func (m *Mountpoint) Join(req JoinRequest) error {
 	return m.joinPrivate(req)
 }
 
-// privateConfig is the configuration of a listener's private station.
+// privateConfig is the configuration of a listener's private station. Its
+// burst is a time: a burst in bytes is taken at the nominal 128 kbit/s, as
+// the station prefills it before knowing the bitrate, so its listener
+// joins at the start of the prefill whatever the bitrate, and every
+// private station has the same burst delay.
 func (m *Mountpoint) privateConfig() Config {
 	cfg := m.Station.withDefaults()
+	cfg.Burst, cfg.BurstBytes = cfg.nominalBurst(), 0
 	cfg.OnTrack = func(t *TrackInfo) { m.lastTrack.Store(t) }
 	cfg.Shards = 1
 	// A private ring needs only the burst and some slack for a slow reader.
@@ -273,7 +299,7 @@ func (m *Mountpoint) privateConfig() Config {
 func (m *Mountpoint) joinPrivate(req JoinRequest) error {
 	src := m.newFolder(playlist.NewOrder(m.Library, true, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))))
 	cfg := m.privateConfig()
-	st := New(cfg, src)
+	st := New(cfg, m.sources(src)...)
 	st.stopWhenEmpty = true
 	st.prefill = cfg.nominalBurst()
 	m.mu.Lock()
@@ -309,18 +335,12 @@ func (m *Mountpoint) NowPlaying() *TrackInfo {
 }
 
 // BurstDelay is how far behind live listeners hear: the radio station's,
-// or a running private station's (the same formula), or before there is
-// one, what a private station would start with.
+// or in individual mode the one every private station has, running or not
+// (see privateConfig): the burst, plus one publish interval.
 func (m *Mountpoint) BurstDelay() time.Duration {
 	if m.radio != nil {
 		return m.radio.BurstDelay()
 	}
-	m.mu.Lock()
-	for st := range m.private {
-		m.mu.Unlock()
-		return st.BurstDelay()
-	}
-	m.mu.Unlock()
 	cfg := m.privateConfig()
 	return burstDelay(&cfg, nil)
 }
@@ -347,8 +367,7 @@ func (m *Mountpoint) Stats() Stats {
 	t.audience(&m.count)
 	t.totals(&m.count)
 	for st := range m.private {
-		t.totals(&st.count)
-		st.tallyListeners(&t)
+		st.tally(&t)
 	}
 	t.StreamStarted = m.started
 	return t.result()

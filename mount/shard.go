@@ -19,6 +19,10 @@ type shard struct {
 	pending   []*listener // joined, not yet adopted
 	listeners []*listener // owned by the shard goroutine; changed under mu
 	closed    bool
+
+	// leaving are listeners taken out of the shard, their bytes counted,
+	// still to be closed. Shard goroutine only.
+	leaving []*listener
 }
 
 func newShard(st *Station) *shard {
@@ -54,27 +58,51 @@ func (sh *shard) each(fn func(*listener)) {
 }
 
 // run serves the shard until ctx ends, then closes its listeners. The
-// ticker lets timeouts fire while the station has nothing to publish.
+// ticker lets timeouts fire while the station has nothing to publish. Run
+// again after a panic (see Station.guard), it first closes the listeners
+// the panicked run had taken out; run with ctx ended, it only closes.
 func (sh *shard) run(ctx context.Context) {
+	sh.closeLeaving()
 	sc := newScratch()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	for {
+	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-			sh.mu.Lock()
-			sh.closed = true
-			all := slices.Concat(sh.listeners, sh.pending)
-			sh.listeners, sh.pending = nil, nil
-			sh.mu.Unlock()
-			for _, l := range all {
-				sh.st.drop(l, errShutdown)
-			}
-			return
 		case <-sh.wake:
+			sh.writeAll(sc)
 		case <-tick.C:
+			sh.writeAll(sc)
 		}
-		sh.writeAll(sc)
+	}
+	sh.shutdown()
+}
+
+// shutdown refuses new listeners and closes every one the shard has.
+func (sh *shard) shutdown() {
+	st := sh.st
+	st.mu.Lock()
+	sh.mu.Lock()
+	sh.closed = true
+	for _, l := range slices.Concat(sh.listeners, sh.pending) {
+		l.dropErr = errShutdown
+		st.retire(l)
+		sh.leaving = append(sh.leaving, l)
+	}
+	sh.listeners, sh.pending = nil, nil
+	sh.mu.Unlock()
+	st.mu.Unlock()
+	sh.closeLeaving()
+}
+
+// closeLeaving closes the listeners taken out of the shard, one at a time:
+// if one's OnLeave panics, the rest stay in leaving for the next run.
+func (sh *shard) closeLeaving() {
+	for n := len(sh.leaving); n > 0; n = len(sh.leaving) {
+		l := sh.leaving[n-1]
+		sh.leaving[n-1] = nil
+		sh.leaving = sh.leaving[:n-1]
+		sh.st.leave(l, l.dropErr)
 	}
 }
 
@@ -93,24 +121,31 @@ func (sh *shard) writeAll(sc *scratch) {
 	dead := 0
 	for _, l := range ls {
 		if err := l.flush(st.ring, sc, now, st.cfg.WriteTimeout); err != nil {
-			st.drop(l, err)
-			l.dropped = true
+			l.dropErr = err
 			dead++
 		}
 	}
 	if dead == 0 {
 		return
 	}
+	// Out of the shard and into the total in one step (see retire), then
+	// closed.
+	st.mu.Lock()
 	sh.mu.Lock()
 	kept := sh.listeners[:0]
 	for _, l := range sh.listeners {
-		if !l.dropped {
+		if l.dropErr == nil {
 			kept = append(kept, l)
+		} else {
+			st.retire(l)
+			sh.leaving = append(sh.leaving, l)
 		}
 	}
 	clear(sh.listeners[len(kept):])
 	sh.listeners = kept
 	sh.mu.Unlock()
+	st.mu.Unlock()
+	sh.closeLeaving()
 	if st.log.Enabled(context.Background(), slog.LevelDebug) {
 		st.log.Debug("listeners dropped", "count", dead)
 	}

@@ -16,13 +16,20 @@ import (
 // audio and the ICY title, which changes when they hear the new track.
 //
 // The station owns the goroutines. It calls Run once, in a goroutine of
-// its own, when the station starts, and again if Run panics (the panic is
-// recovered, logged, counted in Stats.Panics and passed to
-// Config.OnPanic). A source does its slow work in Run: opening files and
-// encoders ahead of time, waiting for a client to push audio, dialing an
-// upstream. Run must return when ctx ends; a source that has nothing to
-// do in the background may return at once. When ctx has ended, Run
-// closes every track it made that Next has not returned.
+// its own, when the station starts. A source does its slow work in Run:
+// opening files and encoders ahead of time, waiting for a client to push
+// audio, dialing an upstream. Run must return when ctx ends; a source that
+// has nothing to do in the background may return at once.
+//
+// Cleanup is Run's too: a Run that returns (or panics) with ctx ended, or
+// is called with ctx already ended, first closes every track it made that
+// Next has not returned; the station closes nothing a source still holds.
+// If Run panics, the panic is recovered, logged, counted in Stats.Panics
+// and passed to Config.OnPanic, and Run is called again: after a second,
+// or at once with ctx ended if the station stops before then or stopped
+// during the run that panicked. So a source's last Run always sees ctx
+// ended and gets to clean up, unless that call, begun with ctx ended,
+// panics too: then it is not called again.
 //
 // Next is called from the station's player goroutine, concurrently with
 // Run, whenever the station looks for a track: at the end of a track, and

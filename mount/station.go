@@ -35,9 +35,6 @@ type Config struct {
 	// WriteTimeout drops a listener that accepts no byte for this long
 	// (0: 30 s).
 	WriteTimeout time.Duration
-	// MaxPreload is how many upcoming tracks a Mountpoint's folder keeps
-	// opened and checked ahead (FolderSource.Preload).
-	MaxPreload int
 	// Shards is the number of writer goroutines (0: 1).
 	Shards int
 
@@ -135,7 +132,10 @@ type Station struct {
 	// would otherwise leave a few KiB of garbage each.
 	joinScratch sync.Pool
 
-	// Listeners written by goroutines of their own (see Join).
+	// Listeners written by goroutines of their own (see Join). mu also
+	// keeps BytesSent exact: Stats holds it while it adds up, and a
+	// listener leaving a shard or the writers has its bytes moved into the
+	// total under it (retire); lock order mu, then a shard's mu.
 	mu      sync.Mutex
 	closed  bool
 	done    chan struct{}
@@ -211,35 +211,43 @@ func (s *Station) Run(ctx context.Context) {
 	s.stopWriters()
 }
 
-// guard runs fn until ctx ends, restarting it after a panic (reported,
-// then a pause so a panic on every run cannot become a hot loop). The
-// station's state survives: listeners keep their place in the ring.
+// guard runs fn, and runs it again after a panic (recovered, logged,
+// counted and passed to Config.OnPanic), after a pause of a second so a
+// panic on every run cannot become a hot loop. The station's state
+// survives: listeners keep their place in the ring. When ctx ends during
+// the pause, or ended during the run that panicked, fn still runs once
+// more, at once and with ctx ended, so it gets to release what it holds
+// (a source's opened tracks, a shard's listeners): every guarded function
+// cleans up when it runs or returns with ctx ended. guard returns when fn
+// returns, or when a run that began with ctx already ended panics.
 func (s *Station) guard(ctx context.Context, name string, fn func(context.Context)) {
 	for {
-		panicked := func() (p bool) {
-			defer func() {
-				if v := recover(); v != nil {
-					p = true
-					stack := debug.Stack()
-					s.count.panics.Add(1)
-					s.log.Error("station goroutine panicked; restarting it", "goroutine", name, "panic", fmt.Sprint(v))
-					if s.cfg.OnPanic != nil {
-						s.cfg.OnPanic(v, stack)
-					}
-				}
-			}()
-			fn(ctx)
-			return false
-		}()
-		if !panicked || ctx.Err() != nil {
+		late := ctx.Err() != nil
+		if !s.protect(ctx, name, fn) || late {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			return
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// protect runs fn once, reporting whether it panicked.
+func (s *Station) protect(ctx context.Context, name string, fn func(context.Context)) (panicked bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked = true
+			stack := debug.Stack()
+			s.count.panics.Add(1)
+			s.log.Error("station goroutine panicked; restarting it", "goroutine", name, "panic", fmt.Sprint(v))
+			if s.cfg.OnPanic != nil {
+				s.cfg.OnPanic(v, stack)
+			}
+		}
+	}()
+	fn(ctx)
+	return false
 }
 
 // take returns a ready track of the first of the first n sources that has
@@ -258,6 +266,9 @@ func (s *Station) loop(ctx context.Context) {
 	var prio int
 	for {
 		if t == nil {
+			if ctx.Err() != nil { // run again after a panic: nothing to clean up
+				return
+			}
 			t, prio = s.take(len(s.sources))
 		}
 		if t == nil {
@@ -476,22 +487,25 @@ func (s *Station) Listeners() int { return int(s.count.listeners.Load()) }
 func (s *Station) Stats() Stats {
 	var t tally
 	t.audience(&s.count)
-	t.totals(&s.count)
-	s.tallyListeners(&t)
+	s.tally(&t)
 	if p := s.started.Load(); p != nil {
 		t.StreamStarted = *p
 	}
 	return t.result()
 }
 
-// tallyListeners adds the connected listeners' figures to t.
-func (s *Station) tallyListeners(t *tally) {
+// tally adds the station's totals and its connected listeners' figures to
+// t. It holds s.mu throughout: a leaving listener's bytes move into the
+// total under s.mu too (see retire), so each byte is counted exactly once
+// and BytesSent never goes down.
+func (s *Station) tally(t *tally) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.totals(&s.count)
 	for _, sh := range s.shards {
 		sh.each(t.listener)
 	}
-	s.mu.Lock()
 	for l := range s.writers {
 		t.listener(l)
 	}
-	s.mu.Unlock()
 }

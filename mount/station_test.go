@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -333,5 +334,76 @@ func TestPanicInStationGoroutineIsRecovered(t *testing.T) {
 	waitReady(t, ts.Station, 200*time.Millisecond)
 	if got := ts.Stats().Panics; got != 1 {
 		t.Fatalf("%d panics counted, want 1", got)
+	}
+}
+
+// trackedCloser counts a file's close, for tests that check every opened
+// track is released.
+type trackedCloser struct {
+	io.Closer
+	closed *atomic.Int64
+}
+
+func (c trackedCloser) Close() error { c.closed.Add(1); return c.Closer.Close() }
+
+// A source that panics keeps its cleanup: the station stops during the
+// pause before the source would run again (here: at the panic, or half a
+// second into the pause), and still every track the folder opened ahead
+// is closed: the station calls Run once more with ctx ended.
+func TestSourcePanicStillClosesPreloadedTracks(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		pause time.Duration // when after the panic the station stops
+	}{{"stopped at the panic", 0}, {"stopped during the pause", 500 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var paths []string
+			for _, name := range []string{"a.mp3", "b.mp3", "c.mp3"} {
+				paths = append(paths, testmedia.WriteFile(t, dir, name, testmedia.Frames(200)))
+			}
+			var opened, closed, titles atomic.Int64
+			src := &FolderSource{Preload: 2, hooks: folderHooks{
+				tracks: &loopTracks{paths: paths, bad: map[string]bool{}},
+				open: func(ctx context.Context, path string, offset int64) (*FrameReader, io.Closer, error) {
+					fr, c, err := Decoder{}.Open(ctx, path, offset)
+					if err == nil {
+						opened.Add(1)
+						c = trackedCloser{c, &closed}
+					}
+					return fr, c, err
+				},
+				titles: func(path string) playlist.Title {
+					if titles.Add(1) == 3 { // a and b are queued, a plays
+						panic("tag reader bug")
+					}
+					return playlist.Title{Display: filepath.Base(path)}
+				},
+			}}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			st := New(Config{
+				PublishInterval: 50 * time.Millisecond,
+				OnPanic: func(any, []byte) {
+					if tc.pause == 0 {
+						cancel()
+					} else {
+						time.AfterFunc(tc.pause, cancel)
+					}
+				},
+			}, src)
+			done := make(chan struct{})
+			go func() { st.Run(ctx); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the station did not stop")
+			}
+			if st.Stats().Panics != 1 {
+				t.Fatalf("%d panics, want 1", st.Stats().Panics)
+			}
+			if o, c := opened.Load(), closed.Load(); o != 3 || c != o {
+				t.Fatalf("opened %d tracks, closed %d; want 3 and 3", o, c)
+			}
+		})
 	}
 }

@@ -268,9 +268,8 @@ func (c *checker) station(built *station.Station) (stationReport, error) {
 func (c *checker) track(st config.Station, dec mount.Decoder, path string) (playEntry, string) {
 	always := dec.Always
 	needsFFmpeg := dec.NeedsFFmpeg(path)
-	// Whatever the policy, a file that plays as MP3 frames by default is
-	// read as one, to report its format.
-	isMP3 := !(mount.Decoder{}).NeedsFFmpeg(path)
+	// Whatever the policy, an MP3 file is read as one, to report its format.
+	isMP3 := mount.IsMP3(path)
 	var p playEntry
 	if isMP3 {
 		m := c.readMP3(path)

@@ -40,7 +40,7 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		{"audio_stream_sessions_total", "counter", "Listener connections accepted.", func(x sample) float64 { return float64(x.st.Sessions) }},
 		{"audio_stream_bytes_sent_total", "counter", "Bytes written to listeners.", func(x sample) float64 { return float64(x.st.BytesSent) }},
 		{"audio_stream_track_seconds_total", "counter", "Seconds of audio played.", func(x sample) float64 { return x.st.AudioPlayed.Seconds() }},
-		{"audio_stream_tracks_played_total", "counter", "Tracks played to the end or until they failed.", func(x sample) float64 { return float64(x.st.TracksPlayed) }},
+		{"audio_stream_tracks_played_total", "counter", "Tracks that went on air, counted once when they ended, failed, or were cut short by a higher-priority source.", func(x sample) float64 { return float64(x.st.TracksPlayed) }},
 		{"audio_stream_files_skipped_total", "counter", "Files skipped as unplayable.", func(x sample) float64 { return float64(x.st.FilesSkipped) }},
 		{"audio_stream_slow_listeners_dropped_total", "counter", "Listeners dropped for falling behind the buffer.", func(x sample) float64 { return float64(x.st.SlowDropped) }},
 		{"audio_stream_write_timeouts_total", "counter", "Listeners dropped for accepting no data within the write timeout.", func(x sample) float64 { return float64(x.st.TimeoutDrops) }},

@@ -138,7 +138,7 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 	}
 	mc := mount.Config{
 		Route: route, BufferSize: cfg.BufferSize, Burst: set.Burst.Duration, BurstBytes: set.Burst.Bytes,
-		PublishInterval: cfg.PublishInterval, WriteTimeout: cfg.WriteTimeout, MaxPreload: cfg.MaxPreloadTracks,
+		PublishInterval: cfg.PublishInterval, WriteTimeout: cfg.WriteTimeout,
 		Shards: min(runtime.GOMAXPROCS(0), 4),
 		Logger: log,
 	}
@@ -160,6 +160,7 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		Library: playlist.NewLibrary(set.Dir, playlist.LibraryOptions{Extensions: set.Extensions, Logger: log}),
 		History: playlist.NewHistory(set.HistorySize),
 		Decoder: decoder,
+		Preload: cfg.MaxPreloadTracks,
 		Charset: set.ICYCharset,
 		Logger:  log,
 	}
