@@ -2,6 +2,7 @@ package icy
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -18,6 +19,8 @@ type ServerInfo struct {
 type SourceInfo struct {
 	AudioInfo         string // ice-audio-info, e.g. "channels=2;samplerate=44100;bitrate=128"
 	Bitrate           int    // kbit/s
+	Channels          int    // 0 = unknown (omitted)
+	SampleRate        int    // Hz; 0 = unknown (omitted)
 	Genre             string
 	ListenerPeak      int // never printed below Listeners
 	Listeners         int
@@ -28,7 +31,10 @@ type SourceInfo struct {
 	ServerURL         string
 	StreamStart       time.Time
 	Title             string // "Artist - Title" as in the ICY metadata
-	Artist            string
+	// Artist is printed only when Title does not already name it: Icecast
+	// keeps the whole ICY title in "title" for such sources, and widgets
+	// that join artist and title would show the artist twice.
+	Artist string
 }
 
 // Icecast's __format_time layouts: RFC 1123-like with a numeric zone, and
@@ -49,8 +55,10 @@ const (
 //   - times as "Sat, 27 May 2017 20:36:30 +0200" and
 //     "2017-05-27T20:36:30+0200";
 //   - keys Icecast only sets once known are omitted while empty or zero:
-//     artist, audio_info, bitrate, genre, server_url, title, and the start
-//     times when zero; the other keys are always present;
+//     artist, audio_info, bitrate, channels, genre, samplerate, server_url,
+//     title, and the start times when zero; the other keys are always
+//     present (channels and samplerate are what Icecast reads out of
+//     ice-audio-info);
 //   - deliberate deviation: "title" is always a JSON string. xml2json turns
 //     a numeric-looking title ("1999") into a number, which breaks widgets.
 //     Numbers are only used for the integer fields.
@@ -107,16 +115,24 @@ func appendSource(dst []byte, src *SourceInfo) []byte {
 		comma = true
 		return strconv.AppendInt(dst, int64(v), 10)
 	}
-	dst = str(dst, "artist", src.Artist)
+	if !strings.Contains(src.Title, src.Artist) {
+		dst = str(dst, "artist", src.Artist)
+	}
 	dst = str(dst, "audio_info", src.AudioInfo)
 	if src.Bitrate > 0 {
 		dst = num(dst, "bitrate", src.Bitrate)
+	}
+	if src.Channels > 0 {
+		dst = num(dst, "channels", src.Channels)
 	}
 	dst = str(dst, "genre", src.Genre)
 	dst = num(dst, "listener_peak", max(src.ListenerPeak, src.Listeners))
 	dst = num(dst, "listeners", src.Listeners)
 	dst = appendStringKey(dst, "listenurl", src.ListenURL, comma)
 	comma = true
+	if src.SampleRate > 0 {
+		dst = num(dst, "samplerate", src.SampleRate)
+	}
 	dst = appendStringKey(dst, "server_description", src.ServerDescription, true)
 	dst = appendStringKey(dst, "server_name", src.ServerName, true)
 	typ := src.ServerType

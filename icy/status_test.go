@@ -35,7 +35,7 @@ func testServer() ServerInfo {
 
 func testSource(title string) SourceInfo {
 	return SourceInfo{
-		AudioInfo: "channels=2;samplerate=44100;bitrate=128", Bitrate: 128, Genre: "Rock",
+		AudioInfo: "channels=2;samplerate=44100;bitrate=128", Bitrate: 128, Channels: 2, SampleRate: 44100, Genre: "Rock",
 		ListenerPeak: 11, Listeners: 1, ListenURL: "http://localhost:8000/live",
 		ServerDescription: "desc", ServerName: "My Radio", ServerType: "audio/mpeg",
 		ServerURL: "http://example.org", StreamStart: time.Date(2018, 2, 20, 7, 14, 40, 0, time.FixedZone("", 3600)),
@@ -49,8 +49,8 @@ func globalKeys() []string {
 
 func fullSourceKeys() []string {
 	return []string{
-		"audio_info", "bitrate", "genre", "listener_peak", "listeners", "listenurl",
-		"server_description", "server_name", "server_type", "server_url",
+		"audio_info", "bitrate", "channels", "genre", "listener_peak", "listeners", "listenurl",
+		"samplerate", "server_description", "server_name", "server_type", "server_url",
 		"stream_start", "stream_start_iso8601", "title", "dummy",
 	}
 }
@@ -110,7 +110,7 @@ func TestStatusJSONOneSource(t *testing.T) {
 
 func TestStatusJSONTwoSources(t *testing.T) {
 	a, b := testSource("A - a"), testSource("")
-	b.Genre, b.Artist, b.ServerType, b.Bitrate = "", "Kino", "", 0
+	b.Genre, b.Artist, b.ServerType, b.Bitrate, b.Channels, b.SampleRate = "", "Kino", "", 0, 0, 0
 	st := icestats(t, StatusJSON(testServer(), []SourceInfo{a, b}))
 	var m struct{ Source []json.RawMessage }
 	if err := json.Unmarshal(st, &m); err != nil {
@@ -184,4 +184,37 @@ func TestStatusJSONEscapedTitleRoundTrips(t *testing.T) {
 	if doc.Icestats.Source.Title != title {
 		t.Errorf("title %q, want %q", doc.Icestats.Source.Title, title)
 	}
+}
+
+// TestStatusJSONArtistOnlyWhenTitleLacksIt: a widget joining artist and
+// title must not show "Kino - Kino - Gruppa krovi".
+func TestStatusJSONArtistOnlyWhenTitleLacksIt(t *testing.T) {
+	for _, tc := range []struct {
+		title, artist string
+		want          bool
+	}{
+		{"Kino - Gruppa krovi", "Kino", false},
+		{"Gruppa krovi", "Kino", true},
+		{"", "Kino", true},
+		{"Kino - Gruppa krovi", "", false},
+	} {
+		src := testSource(tc.title)
+		src.Artist = tc.artist
+		var s map[string]any
+		if err := json.Unmarshal(icestatsSource(t, StatusJSON(testServer(), []SourceInfo{src})), &s); err != nil {
+			t.Fatal(err)
+		}
+		if _, got := s["artist"]; got != tc.want {
+			t.Errorf("title %q artist %q: artist key present %v, want %v", tc.title, tc.artist, got, tc.want)
+		}
+	}
+}
+
+func icestatsSource(t *testing.T, doc []byte) json.RawMessage {
+	t.Helper()
+	var m struct{ Source json.RawMessage }
+	if err := json.Unmarshal(icestats(t, doc), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Source
 }
