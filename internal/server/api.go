@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -13,6 +11,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
@@ -24,7 +24,8 @@ type stationJSON struct {
 	Description  string  `json:"description"`
 	Genre        string  `json:"genre"`
 	Mode         string  `json:"mode"`
-	Ready        bool    `json:"ready"`
+	Ready        bool    `json:"ready"`         // a listener connecting now gets audio
+	OnAir        bool    `json:"on_air"`        // something is playing: the title fields are set only then
 	CurrentTrack string  `json:"current_track"` // "Artist - Title" as listeners hear it
 	Title        string  `json:"title"`
 	Artist       string  `json:"artist"`
@@ -50,7 +51,8 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 	if stats.Listeners > 0 && stats.AvgDelay > 0 {
 		j.DelayS = round3(stats.AvgDelay.Seconds())
 	}
-	if t := st.NowPlaying(); t != nil {
+	j.OnAir = onAir(st)
+	if t := nowPlaying(st); t != nil {
 		j.CurrentTrack, j.Title, j.Artist, j.File, j.Bitrate = t.Display, t.Title, t.Artist, path.Base(t.Rel), t.Bitrate
 		if j.Title == "" {
 			j.Title = t.Display
@@ -61,6 +63,25 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 		j.ElapsedS = round3(max(now.Sub(heard), 0).Seconds())
 	}
 	return j
+}
+
+// onAir reports whether the station is playing to someone now: a radio
+// station that publishes (Ready), an individual station while it has a
+// listener. Its last title means nothing otherwise.
+func onAir(st Station) bool {
+	if !st.Ready() {
+		return false
+	}
+	return st.Profile().Mode != config.ModeIndividual || st.Listeners() > 0
+}
+
+// nowPlaying is the station's track while it is on the air, else nil, so
+// no page shows an old title with a growing elapsed time.
+func nowPlaying(st Station) *mount.TrackInfo {
+	if !onAir(st) {
+		return nil
+	}
+	return st.NowPlaying()
 }
 
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
@@ -153,13 +174,13 @@ func (s *Server) nowPlaying(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 			"status": "success", "route": d.Route, "track": d.CurrentTrack, "title": d.Title, "artist": d.Artist,
 			"file": d.File, "listeners": d.Listeners, "started_at": d.StartedAt, "elapsed_s": d.ElapsedS,
-			"delay_s": d.DelayS, "history": historyJSON(st.History(), 10),
+			"delay_s": d.DelayS, "ready": d.Ready, "on_air": d.OnAir, "history": historyJSON(st.History(), 10),
 		})
 		return
 	}
 	tracks := map[string]string{}
 	for _, st := range s.Stations {
-		if t := st.NowPlaying(); t != nil {
+		if t := nowPlaying(st); t != nil {
 			tracks[st.Profile().Route] = t.Display
 		}
 	}
@@ -213,75 +234,6 @@ func (s *Server) history(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "route": st.Profile().Route, "history": historyJSON(st.History(), 0)})
 }
 
-// reload rescans one station (?route=) or all. GET (the original Python server) and POST
-// (the original Go server) both work; it is an admin action.
-func (s *Server) reload(ctx *fasthttp.RequestCtx) {
-	if !methodIs(ctx, "GET", "POST") || !s.admin(ctx) {
-		return
-	}
-	st, ok := s.routeArg(ctx)
-	if !ok {
-		return
-	}
-	targets := s.Stations
-	msg := "All playlists reloaded"
-	if st != nil {
-		targets = []Station{st}
-		msg = "Playlist for stream " + st.Profile().Route + " reloaded"
-	}
-	type result struct {
-		Route   string `json:"route"`
-		Tracks  int    `json:"tracks"`
-		Skipped int    `json:"skipped"`
-		Error   string `json:"error,omitempty"`
-	}
-	var results []result
-	for _, t := range targets {
-		res, err := t.Reload()
-		r := result{Route: t.Profile().Route, Tracks: res.Tracks, Skipped: len(res.Skipped)}
-		if err != nil {
-			r.Error = err.Error()
-		}
-		results = append(results, r)
-	}
-	s.Logger.Info("playlists reloaded", "count", len(results), "remote", ctx.RemoteIP().String())
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "message": msg, "results": results})
-}
-
-// admin allows a request carrying the admin token (Bearer, or Basic with
-// the token as password, as Icecast's admin pages use); without a
-// configured token only loopback clients are allowed.
-func (s *Server) admin(ctx *fasthttp.RequestCtx) bool {
-	if s.AdminToken == "" {
-		if ip := ctx.RemoteIP(); ip.IsLoopback() {
-			return true
-		}
-		jsonError(ctx, fasthttp.StatusForbidden, "admin endpoints are only open to localhost until admin_token is set")
-		return false
-	}
-	// The scheme name is case-insensitive (RFC 9110 §11.1): curl users
-	// type "bearer" as often as "Bearer".
-	authScheme, cred, _ := strings.Cut(strings.TrimSpace(string(ctx.Request.Header.Peek("Authorization"))), " ")
-	cred = strings.TrimSpace(cred)
-	var given string
-	switch {
-	case strings.EqualFold(authScheme, "Bearer"):
-		given = cred
-	case strings.EqualFold(authScheme, "Basic"):
-		if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
-			if _, pw, ok := strings.Cut(string(raw), ":"); ok {
-				given = pw
-			}
-		}
-	}
-	if given != "" && subtle.ConstantTimeCompare([]byte(given), []byte(s.AdminToken)) == 1 {
-		return true
-	}
-	ctx.Response.Header.Set("WWW-Authenticate", `Basic realm="audio-streamer admin"`)
-	jsonError(ctx, fasthttp.StatusUnauthorized, "admin token required (Authorization: Bearer <token>)")
-	return false
-}
-
 // statusJSON is Icecast 2.4's /status-json.xsl, so existing widgets work.
 func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
 	if !methodIs(ctx, "GET", "HEAD") {
@@ -297,7 +249,7 @@ func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
 			ListenURL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), ServerDescription: set.Description,
 			ServerName: set.Name, ServerType: "audio/mpeg", ServerURL: set.URL, StreamStart: stats.StreamStarted,
 		}
-		if t := st.NowPlaying(); t != nil {
+		if t := nowPlaying(st); t != nil {
 			src.Title, src.Artist = t.Display, t.Artist
 			if t.Bitrate > 0 {
 				src.Bitrate = t.Bitrate
@@ -345,7 +297,7 @@ func (s *Server) playlistFile(ctx *fasthttp.RequestCtx, p string) bool {
 	set := st.Profile()
 	e := icy.Entry{URL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), Name: set.Name, Description: set.Description,
 		Genre: set.Genre, InfoURL: set.URL, Bitrate: set.Bitrate, Listeners: s.stats.get(st, time.Now()).Listeners}
-	if t := st.NowPlaying(); t != nil {
+	if t := nowPlaying(st); t != nil {
 		e.Title = t.Display
 	}
 	ctx.SetContentType(mime)

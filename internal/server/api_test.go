@@ -311,7 +311,8 @@ func TestStatusJSONOneSource(t *testing.T) {
 	if err := json.Unmarshal(doc.Icestats.Source, &s); err != nil {
 		t.Fatal(err)
 	}
-	if s["server_url"] != "http://example.org/" || s["genre"] != "Rock" || s["artist"] != "Artist" {
+	// No "artist" beside a title that already names it, as Icecast 2.4.
+	if _, artist := s["artist"]; s["server_url"] != "http://example.org/" || s["genre"] != "Rock" || artist {
 		t.Errorf("source %v", s)
 	}
 }

@@ -67,6 +67,14 @@ type Server struct {
 	badReqs  atomic.Uint64
 	stats    statsCache // per-station Stats shared by /events and the status endpoints
 
+	rescanners map[Station]*rescanner // /reload-playlist's coalesced scans, one per station
+	authFails  authFailures           // wrong admin tokens per address
+	// clock is the time of rate limits; nil: time.Now. Tests move it.
+	clock func() time.Time
+	// reloadQueued, if set, is called when a reload waits for a scan in
+	// progress (tests synchronise on it).
+	reloadQueued func()
+
 	acceptErrs     atomic.Uint64
 	lastExhaustLog atomic.Int64
 }
@@ -111,13 +119,19 @@ func (s *Server) init() error {
 		s.ServerID = "audio-streamer"
 	}
 
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+
 	s.started = time.Now()
 	s.byRoute = map[string]Station{}
+	s.rescanners = map[Station]*rescanner{}
 	for _, st := range s.Stations {
 		if _, dup := s.byRoute[st.Profile().Route]; dup {
 			return fmt.Errorf("server: route %s configured twice", st.Profile().Route)
 		}
 		s.byRoute[st.Profile().Route] = st
+		s.rescanners[st] = &rescanner{queued: s.reloadQueued}
 	}
 	s.http = &fasthttp.Server{
 		Handler:               s.recoverHandler(s.handle),

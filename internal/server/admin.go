@@ -1,0 +1,229 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// reloadMinGap is how often a client without credentials may make one
+// station rescan its folder. Within it such clients get the last scan's
+// result: a rescan is cheap once, not a thousand times a second.
+const reloadMinGap = 5 * time.Second
+
+// Failed admin-token attempts: after authFailLimit of them from one
+// address within authFailWindow, that address is answered 429 until the
+// window ends, without comparing what it sends.
+const (
+	authFailLimit  = 5
+	authFailWindow = time.Minute
+	// authFailMaxAddrs bounds the memory a spray of addresses can take;
+	// when full, expired entries go first, then the whole table.
+	authFailMaxAddrs = 4096
+)
+
+// reloadResult is one station's answer in /reload-playlist.
+type reloadResult struct {
+	Route     string `json:"route"`
+	Tracks    int    `json:"tracks"`
+	Skipped   int    `json:"skipped"`
+	Error     string `json:"error,omitempty"`
+	ScannedAt string `json:"scanned_at"` // when this scan ended: older than the request when shared
+}
+
+// reload rescans one station (?route=) or all. GET (the original Python
+// server) and POST (the original Go server) both work, and its only side
+// effect is that rescan. Without admin_token anyone may ask (the seed's
+// documented curl arrives from the Docker bridge, not loopback): requests
+// share a scan in progress, and a client that is neither loopback nor
+// authenticated gets the last scan's result if it is under reloadMinGap
+// old. With admin_token the token is required.
+func (s *Server) reload(ctx *fasthttp.RequestCtx) {
+	if !methodIs(ctx, "GET", "POST") {
+		return
+	}
+	fresh := true
+	if s.AdminToken != "" {
+		if !s.admin(ctx) {
+			return
+		}
+	} else {
+		fresh = ctx.RemoteIP().IsLoopback()
+	}
+	st, ok := s.routeArg(ctx)
+	if !ok {
+		return
+	}
+	targets := s.Stations
+	msg := "All playlists reloaded"
+	if st != nil {
+		targets = []Station{st}
+		msg = "Playlist for stream " + st.Profile().Route + " reloaded"
+	}
+	results := make([]reloadResult, 0, len(targets))
+	scanned := 0
+	for _, t := range targets {
+		r, ran := s.rescanners[t].rescan(t, fresh, s.clock)
+		if ran {
+			scanned++
+		}
+		results = append(results, r)
+	}
+	s.Logger.Info("playlists reloaded", "count", len(results), "scanned", scanned, "remote", ctx.RemoteIP().String())
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "message": msg, "results": results})
+}
+
+// rescanner runs one station's requested rescans one at a time and lets
+// requests share them.
+type rescanner struct {
+	// mu is held during a scan: requests arriving meanwhile queue on it
+	// and then share the scan the first of them runs.
+	mu      sync.Mutex
+	begun   atomic.Uint64 // scans started
+	last    reloadResult
+	lastEnd time.Time
+	// queued, if set, is called when a request is about to wait for a
+	// scan in progress (tests synchronise on it).
+	queued func()
+}
+
+// rescan returns a scan result for st and whether this call ran the scan.
+// A scan that began after the call did is as good as its own; when fresh
+// is false, so is one that ended less than reloadMinGap ago.
+func (r *rescanner) rescan(st Station, fresh bool, now func() time.Time) (reloadResult, bool) {
+	arrived := r.begun.Load()
+	if !r.mu.TryLock() {
+		if r.queued != nil {
+			r.queued()
+		}
+		r.mu.Lock()
+	}
+	defer r.mu.Unlock()
+	if r.begun.Load() > arrived {
+		return r.last, false
+	}
+	if !fresh && arrived > 0 && now().Sub(r.lastEnd) < reloadMinGap {
+		return r.last, false
+	}
+	r.begun.Add(1)
+	res, err := st.Reload()
+	r.lastEnd = now()
+	r.last = reloadResult{Route: st.Profile().Route, Tracks: res.Tracks, Skipped: len(res.Skipped),
+		ScannedAt: r.lastEnd.UTC().Format(time.RFC3339Nano)}
+	if err != nil {
+		r.last.Error = err.Error()
+	}
+	return r.last, true
+}
+
+// admin allows a request carrying the admin token (Bearer, or Basic with
+// the token as password, as Icecast's admin pages use); without a
+// configured token only loopback clients are allowed.
+func (s *Server) admin(ctx *fasthttp.RequestCtx) bool {
+	if s.AdminToken == "" {
+		if ip := ctx.RemoteIP(); ip.IsLoopback() {
+			return true
+		}
+		jsonError(ctx, fasthttp.StatusForbidden, "admin endpoints are only open to localhost until admin_token is set")
+		return false
+	}
+	addr := ctx.RemoteIP().String()
+	if wait := s.authFails.lockedFor(addr, s.clock()); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		jsonError(ctx, fasthttp.StatusTooManyRequests, fmt.Sprintf("too many wrong admin tokens from %s; try again in %d s", addr, secs))
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(secs))
+		return false
+	}
+	// The scheme name is case-insensitive (RFC 9110 §11.1): curl users
+	// type "bearer" as often as "Bearer".
+	authScheme, cred, _ := strings.Cut(strings.TrimSpace(string(ctx.Request.Header.Peek("Authorization"))), " ")
+	cred = strings.TrimSpace(cred)
+	var given string
+	switch {
+	case strings.EqualFold(authScheme, "Bearer"):
+		given = cred
+	case strings.EqualFold(authScheme, "Basic"):
+		if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+			if _, pw, ok := strings.Cut(string(raw), ":"); ok {
+				given = pw
+			}
+		}
+	}
+	if given != "" && subtle.ConstantTimeCompare([]byte(given), []byte(s.AdminToken)) == 1 {
+		s.authFails.forget(addr) // a typo before the right token is no attack
+		return true
+	}
+	// Only a presented credential is a guess; a request without one
+	// (a seed script not updated yet) costs nothing and locks nobody out.
+	if given != "" || authScheme != "" {
+		s.authFails.fail(addr, s.clock())
+	}
+	ctx.Response.Header.Set("WWW-Authenticate", `Basic realm="audio-streamer admin"`)
+	jsonError(ctx, fasthttp.StatusUnauthorized, "admin token required (Authorization: Bearer <token>)")
+	return false
+}
+
+// authFailures counts failed admin-token attempts per address within a
+// fixed window. The zero value is ready to use.
+type authFailures struct {
+	mu sync.Mutex
+	m  map[string]*authFailWindowCount
+}
+
+type authFailWindowCount struct {
+	start time.Time
+	n     int
+}
+
+// lockedFor is how long addr must still wait, 0 if it may try.
+func (a *authFailures) lockedFor(addr string, now time.Time) time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w := a.m[addr]
+	if w == nil || w.n < authFailLimit {
+		return 0
+	}
+	return max(w.start.Add(authFailWindow).Sub(now), 0)
+}
+
+func (a *authFailures) fail(addr string, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = map[string]*authFailWindowCount{}
+	}
+	w := a.m[addr]
+	if w == nil || now.Sub(w.start) >= authFailWindow {
+		if w == nil && len(a.m) >= authFailMaxAddrs {
+			a.prune(now)
+		}
+		w = &authFailWindowCount{start: now}
+		a.m[addr] = w
+	}
+	w.n++
+}
+
+func (a *authFailures) forget(addr string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.m, addr)
+}
+
+// prune drops expired windows, and everything if none had expired.
+func (a *authFailures) prune(now time.Time) {
+	for k, w := range a.m {
+		if now.Sub(w.start) >= authFailWindow {
+			delete(a.m, k)
+		}
+	}
+	if len(a.m) >= authFailMaxAddrs {
+		clear(a.m)
+	}
+}
