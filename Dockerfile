@@ -37,19 +37,21 @@ RUN groupadd --system --gid 10001 audio-streamer \
 
 COPY --from=build /out/audio-streamer /usr/local/bin/audio-streamer
 
-# The seed's settings, as build args with the seed's defaults; each one is
-# passed on to the environment under the same name (docker run -e overrides).
+# The seed's settings, as build args with the seed's defaults. They reach
+# the server as IMAGE_DEFAULT_<name>, which counts only when the container
+# gets neither <name> itself (docker run -e DIRECTORY_ROUTES=... wins) nor
+# a config file (a mounted config keeps its own routes and mode: under the
+# plain names they would beat the file).
 ARG AUDIO_STREAM_ROUTES="/,/humor,/science"
 ARG DIRECTORY_ROUTES='{"humor":"/app/humor","science":"/app/science"}'
 ARG STREAM_MODE=radio
 ARG BUFFER_SIZE=2097152
 ARG MAX_PRELOAD_TRACKS=2
-ENV AUDIO_STREAM_ROUTES=${AUDIO_STREAM_ROUTES} \
-    DIRECTORY_ROUTES=${DIRECTORY_ROUTES} \
-    STREAM_MODE=${STREAM_MODE} \
-    BUFFER_SIZE=${BUFFER_SIZE} \
-    MAX_PRELOAD_TRACKS=${MAX_PRELOAD_TRACKS} \
-    ENVIRONMENT=production
+ENV IMAGE_DEFAULT_AUDIO_STREAM_ROUTES=${AUDIO_STREAM_ROUTES} \
+    IMAGE_DEFAULT_DIRECTORY_ROUTES=${DIRECTORY_ROUTES} \
+    IMAGE_DEFAULT_STREAM_MODE=${STREAM_MODE} \
+    IMAGE_DEFAULT_BUFFER_SIZE=${BUFFER_SIZE} \
+    IMAGE_DEFAULT_MAX_PRELOAD_TRACKS=${MAX_PRELOAD_TRACKS}
 
 # Volumes: mount your music over /app/audio (route /), /app/humor and
 # /app/science, read-only (-v /srv/music:/app/audio:ro); the server never

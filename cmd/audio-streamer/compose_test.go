@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -83,7 +84,7 @@ func (s composeService) test(t *testing.T) []string {
 // TestComposeFile: each service sets only settings the server reads, mounts
 // every station folder, read-only, publishes the port the server listens
 // on, and its health check gets a 200 from the server started with the
-// service's environment.
+// service's environment over the image's (the service builds the image).
 func TestComposeFile(t *testing.T) {
 	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join(testmedia.ModuleRoot(t), "docker-compose.yml"))
@@ -100,6 +101,7 @@ func TestComposeFile(t *testing.T) {
 		t.Fatal("docker-compose.yml has no service")
 	}
 	known := config.EnvNames()
+	image := readImage(t, nil).env
 	for name, svc := range file.Services {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -108,7 +110,8 @@ func TestComposeFile(t *testing.T) {
 					t.Errorf("environment %s is not a setting the server reads (config.EnvNames)", k)
 				}
 			}
-			env := vars(svc.Environment)
+			env := maps.Clone(image)
+			maps.Copy(env, svc.Environment)
 			cfg, err := config.Load(nil, env.Get)
 			if err != nil {
 				t.Fatalf("the service's environment is refused: %v", err)

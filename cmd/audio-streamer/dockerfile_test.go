@@ -9,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"maps"
 	"net/url"
 	"os"
@@ -190,15 +191,22 @@ func TestDockerfileBuildsTheServer(t *testing.T) {
 // osVariables may be set by an image without being settings.
 var osVariables = []string{"PATH", "HOME", "LANG", "LC_ALL", "TZ"}
 
-// TestDockerfileSettings: every variable the image sets is one the server
-// reads, and every build arg that is a setting reaches the environment
-// under its own name (deploy/README.md promises both).
+// TestDockerfileSettings: every variable the image sets is an image
+// default of a setting the server reads (never the setting's own name,
+// which would beat a mounted config file), and every build arg that is a
+// setting reaches the environment as its image default (deploy/README.md
+// promises both).
 func TestDockerfileSettings(t *testing.T) {
 	known := config.EnvNames()
 	img := readImage(t, nil)
 	for _, name := range slices.Sorted(maps.Keys(img.env)) {
-		if !slices.Contains(known, name) && !slices.Contains(osVariables, name) {
+		setting, isDefault := strings.CutPrefix(name, config.ImageDefaultPrefix)
+		switch {
+		case slices.Contains(osVariables, name):
+		case !slices.Contains(known, setting):
 			t.Errorf("ENV %s is not a setting the server reads (config.EnvNames)", name)
+		case !isDefault:
+			t.Errorf("ENV %s would override a mounted config file; set %s%s instead", name, config.ImageDefaultPrefix, name)
 		}
 	}
 	given := map[string]string{}
@@ -209,12 +217,83 @@ func TestDockerfileSettings(t *testing.T) {
 			}
 		}
 	}
+	if len(given) == 0 {
+		t.Error("the final stage has no build arg for a setting (the seed's AUDIO_STREAM_ROUTES, DIRECTORY_ROUTES...)")
+	}
 	built := readImage(t, given)
 	for name, v := range given {
-		if built.env[name] != v {
-			t.Errorf("--build-arg %s=%s gives ENV %s=%q", name, v, name, built.env[name])
+		if got := built.env[config.ImageDefaultPrefix+name]; got != v {
+			t.Errorf("--build-arg %s=%s gives ENV %s%s=%q", name, v, config.ImageDefaultPrefix, name, got)
 		}
 	}
+}
+
+// TestDockerfileDefaultsGiveWay: the real binary, run as `check` with the
+// image's environment, plays the seed's three stations; a config file the
+// user mounts replaces them (routes and mode); a variable the user passes
+// with docker run -e beats the image's default for it.
+func TestDockerfileDefaultsGiveWay(t *testing.T) {
+	t.Parallel()
+	img := readImage(t, nil)
+	music := t.TempDir()
+	testmedia.WriteFile(t, music, "a.mp3", testmedia.Frames(20))
+	mounted := testmedia.WriteFile(t, t.TempDir(), "radio.toml",
+		[]byte("stream_mode = \"individual\"\n[[station]]\nroute = \"/mine\"\ndir = \""+music+"\"\n"))
+	type station struct{ Route, Mode string }
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string // docker run -e
+		want []station
+	}{
+		{"image alone", nil, nil,
+			[]station{{"/", "radio"}, {"/humor", "radio"}, {"/science", "radio"}}},
+		{"config file from env", nil, map[string]string{"AUDIO_STREAMER_CONFIG": mounted},
+			[]station{{"/", "individual"}, {"/mine", "individual"}}},
+		{"config file from flag", []string{"--config", mounted}, nil,
+			[]station{{"/", "individual"}, {"/mine", "individual"}}},
+		{"user env", nil, map[string]string{"DIRECTORY_ROUTES": `{"jazz":"` + music + `"}`, "AUDIO_STREAM_ROUTES": "/", "STREAM_MODE": "individual"},
+			[]station{{"/", "individual"}, {"/jazz", "individual"}}},
+		{"user env and config file", nil, map[string]string{"AUDIO_STREAMER_CONFIG": mounted, "STREAM_MODE": "radio"},
+			[]station{{"/", "radio"}, {"/mine", "radio"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := maps.Clone(img.env)
+			maps.Copy(env, tc.env)
+			var got []station
+			for _, st := range runCheckBinary(t, tc.args, env).Stations {
+				got = append(got, station{st.Route, st.Mode})
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("stations %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// runCheckBinary runs the built binary's `check --json` with args and
+// exactly env (plus a fixed PATH and HOME) and decodes its report.
+func runCheckBinary(t *testing.T, args []string, env vars) checkReport {
+	t.Helper()
+	cmd := exec.Command(os.Getenv(binaryEnv), append([]string{"check", "--json"}, args...)...)
+	cmd.Env = baseEnv(t)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	// Exit status 1 only says a station has nothing to play yet.
+	if exit, ok := err.(*exec.ExitError); err != nil && (!ok || exit.ExitCode() != 1) {
+		t.Fatalf("check: %v\n%s", err, stderr.String())
+	}
+	var rep checkReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("check --json printed invalid JSON (%v):\n%s", err, out)
+	}
+	return rep
 }
 
 // TestDockerfileRuntime: the image runs as a non-root user, and its

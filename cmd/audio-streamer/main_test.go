@@ -437,6 +437,28 @@ func TestBadConfigFailsFast(t *testing.T) {
 	}
 }
 
+// TestConfigFileNotRegular: --config naming a named pipe used to hang
+// before signals were handled, and /dev/zero used to fill memory; both
+// now stop at once with exit status 2 and one line naming the file.
+func TestConfigFileNotRegular(t *testing.T) {
+	t.Parallel()
+	fifo := filepath.Join(t.TempDir(), "config.toml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, kind string }{{fifo, "named pipe"}, {"/dev/zero", "character device"}} {
+		if t.Failed() {
+			break // a server that reads a pipe would read /dev/zero until memory runs out
+		}
+		p := start(t, 0, []string{"--config", c.path})
+		code, _ := p.wait(5 * time.Second)
+		lines := p.stderr()
+		if code != 2 || len(lines) != 1 || !containsAll(lines[0], "config file", c.path, "regular file", c.kind) {
+			t.Errorf("--config %s: exit %d, stderr %q; want 2 and one line naming the file as a %s", c.path, code, lines, c.kind)
+		}
+	}
+}
+
 // --- 2. graceful shutdown ---
 
 func TestGracefulShutdown(t *testing.T) {

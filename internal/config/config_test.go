@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -245,6 +246,8 @@ func TestErrors(t *testing.T) {
 			want: `config: station.route: "/../x" from PATH:2: expected a route without "." or ".." segments`, line: 2},
 		{name: "dot-dot in directory routes", env: map[string]string{"DIRECTORY_ROUTES": `{"../x": "/x"}`},
 			want: `config: DIRECTORY_ROUTES: "../x" from env: expected a route without "." or ".." segments`},
+		{name: "percent in route", env: map[string]string{"DIRECTORY_ROUTES": `{"/hu%20mor": "/x"}`},
+			want: `config: DIRECTORY_ROUTES: "/hu%20mor" from env: expected a route like "/humor" or "/юмор": path segments of letters, digits, ".", "_", "~" and "-"`},
 		{name: "reserved route", env: map[string]string{"AUDIO_STREAM_ROUTES": "/metrics"},
 			want: `config: AUDIO_STREAM_ROUTES: "/metrics" from env: expected a route outside the server's own path /metrics`},
 		{name: "below a reserved route", file: "[[station]]\nroute = \"web/jazz\"\n",
@@ -384,8 +387,17 @@ func TestNormalizeRoute(t *testing.T) {
 		{"/a/./b", "", false},
 		{"..", "", false},
 		{"/hu mor", "", false},
-		{"/hümor", "", false},
+		{"/hümor", "/hümor", true},
+		{"юмор", "/юмор", true},
+		{"/Наука/2024", "/Наука/2024", true},
 		{"/a?b", "", false},
+		{"/a%20b", "", false},
+		{"/a\tb", "", false},
+		{"/a\x00b", "", false},
+		{"/a\u00a0b", "", false}, // no-break space
+		{"/a\u202eb", "", false}, // right-to-left override
+		{"/\u0306", "", false},   // a combining mark with nothing to combine with
+		{"/a\xffb", "", false},   // not UTF-8
 		{"/web", "", false},
 		{"/web/", "", false},
 		{"/web/jazz", "", false},
@@ -398,6 +410,31 @@ func TestNormalizeRoute(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("NormalizeRoute(%q) = %q, %v; want %q, ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestUnicodeRoutes: Russian-speaking operators name stations in Cyrillic;
+// the route is stored NFC so the server, which NFC-normalises request
+// paths, finds it however the operator's keyboard composed "й".
+func TestUnicodeRoutes(t *testing.T) {
+	const nfc, nfd = "/новый-й", "/новыи\u0306-и\u0306" // "й" precomposed, then as и + combining breve
+	got, err := config.NormalizeRoute(nfd)
+	if err != nil || got != nfc {
+		t.Errorf("NormalizeRoute(NFD %+q) = %+q, %v; want NFC %+q", nfd, got, err, nfc)
+	}
+
+	c := mustLoad(t, nil, map[string]string{"DIRECTORY_ROUTES": `{"юмор": "/music/humor", "` + nfd + `": "/music/new"}`})
+	if want := []string{"/", "/юмор", nfc}; !slices.Equal(routes(c), want) {
+		t.Fatalf("routes = %q, want %q", routes(c), want)
+	}
+	if d := station(t, c, "/юмор").Dir; d != "/music/humor" {
+		t.Errorf("/юмор Dir = %q, want /music/humor", d)
+	}
+
+	// Composed and decomposed spellings are one route, named twice.
+	_, err = config.Load([]string{"--directory-routes", `{"` + nfc + `": "/a", "` + nfd + `": "/b"}`}, envOf(nil))
+	if err == nil || !strings.Contains(err.Error(), "appears twice") {
+		t.Errorf("NFC and NFD spellings of one route: err = %v, want \"appears twice\"", err)
 	}
 }
 
@@ -774,5 +811,55 @@ func TestTildeWithoutHome(t *testing.T) {
 	want := `config: audio_dir: "~/music" from flag --audio-dir: expected a non-empty path (a leading "~" needs HOME)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
+	}
+}
+
+// TestImageDefaults: the Docker image's IMAGE_DEFAULT_ variables stand in
+// for unset settings only while no config file is given, and errors name
+// the variable the value came from.
+func TestImageDefaults(t *testing.T) {
+	image := map[string]string{
+		"IMAGE_DEFAULT_AUDIO_STREAM_ROUTES": "/,/humor",
+		"IMAGE_DEFAULT_DIRECTORY_ROUTES":    `{"humor": "/app/humor"}`,
+		"IMAGE_DEFAULT_STREAM_MODE":         "individual",
+	}
+	with := func(extra map[string]string) map[string]string {
+		env := maps.Clone(image)
+		maps.Copy(env, extra)
+		return env
+	}
+	c := mustLoad(t, nil, image)
+	if got := routes(c); !slices.Equal(got, []string{"/", "/humor"}) || c.StreamMode != config.ModeIndividual {
+		t.Errorf("image defaults alone: routes %v, mode %s", got, c.StreamMode)
+	}
+	if d := station(t, c, "/humor").Dir; d != "/app/humor" {
+		t.Errorf("/humor Dir = %q", d)
+	}
+
+	c = mustLoad(t, nil, with(map[string]string{"DIRECTORY_ROUTES": `{"jazz": "/jazz"}`, "STREAM_MODE": "radio"}))
+	if got := routes(c); !slices.Equal(got, []string{"/", "/jazz", "/humor"}) || c.StreamMode != config.ModeRadio {
+		t.Errorf("user env over image defaults: routes %v, mode %s", got, c.StreamMode)
+	}
+	if d := station(t, c, "/humor").Dir; d != c.AudioDir {
+		t.Errorf("/humor plays %q, want audio_dir: the image's DIRECTORY_ROUTES gives way to the user's", d)
+	}
+
+	file := writeTOML(t, "[[station]]\nroute = \"/mine\"\ndir = \"/mine\"\n")
+	for _, c := range []*config.Config{
+		mustLoad(t, nil, with(map[string]string{"AUDIO_STREAMER_CONFIG": file})),
+		mustLoad(t, []string{"--config", file}, image),
+	} {
+		if got := routes(c); !slices.Equal(got, []string{"/", "/mine"}) || c.StreamMode != config.ModeRadio {
+			t.Errorf("with a config file: routes %v, mode %s; want the file's alone", got, c.StreamMode)
+		}
+	}
+
+	_, err := config.Load(nil, envOf(with(map[string]string{"IMAGE_DEFAULT_BUFFER_SIZE": "lots"})))
+	if err == nil || !strings.Contains(err.Error(), "env IMAGE_DEFAULT_BUFFER_SIZE") {
+		t.Errorf("bad image default: err = %v, want it to name IMAGE_DEFAULT_BUFFER_SIZE", err)
+	}
+	_, err = config.Load(nil, envOf(with(map[string]string{"IMAGE_DEFAULT_DIRECTORY_ROUTES": "{"})))
+	if err == nil || !strings.Contains(err.Error(), "IMAGE_DEFAULT_DIRECTORY_ROUTES from env") {
+		t.Errorf("bad image default routes: err = %v, want it to name IMAGE_DEFAULT_DIRECTORY_ROUTES", err)
 	}
 }

@@ -3,11 +3,14 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/BurntSushi/toml"
 )
@@ -22,11 +25,21 @@ type document struct {
 	lines    map[string]int // see keyLines
 }
 
+// maxConfigSize bounds what is read of a config file: a real one is a few
+// KiB, and the server must not read a huge or endless file into memory.
+const maxConfigSize = 1 << 20
+
 // readFile reads and decodes path; from names where the path came from.
 func readFile(path string, from loc) (*document, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
-		return nil, &Error{Key: "config file", Value: path, Source: from.source, Reason: err.Error(), Err: err}
+		e := &Error{Key: "config file", Value: path, Source: from.source}
+		if expected, ok := errors.AsType[expectedError](err); ok {
+			e.Expected = string(expected)
+		} else {
+			e.Reason, e.Err = err.Error(), err
+		}
+		return nil, e
 	}
 	d := &document{path: path, lines: keyLines(string(data))}
 	md, err := toml.Decode(string(data), &d.top)
@@ -129,4 +142,57 @@ func keyLines(src string) map[string]int {
 		}
 	}
 	return lines
+}
+
+// expectedError says what a config file should have been.
+type expectedError string
+
+func (e expectedError) Error() string { return "expected " + string(e) }
+
+// readConfigFile reads a regular file of at most maxConfigSize bytes.
+// It opens without blocking, so a named pipe with no writer cannot hang
+// start-up (where SIGTERM is not handled yet), and checks the opened file,
+// so nothing is read from a pipe or a device such as /dev/zero.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, expectedError(fmt.Sprintf("a regular file, not a %s", fileKind(info.Mode())))
+	}
+	tooBig := expectedError(fmt.Sprintf("a file of at most %d MiB", maxConfigSize>>20))
+	if info.Size() > maxConfigSize {
+		return nil, tooBig
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1)) // a file still growing
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigSize {
+		return nil, tooBig
+	}
+	return data, nil
+}
+
+// fileKind names a file type that is not a regular file.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/aposazhennikov/stream-audio-to-web/internal/endpoint"
 )
 
-// FuzzNormalizeRoute: a route that is accepted is normalised (idempotent),
-// starts with "/", never climbs out with "..", and is not a reserved path.
+// FuzzNormalizeRoute: a route that is accepted is normalised (idempotent,
+// NFC, only letters, digits and "._~-" between slashes), starts with "/", never climbs out with "..", and is not a reserved path.
 func FuzzNormalizeRoute(f *testing.F) {
-	for _, s := range []string{"/", "humor", "/humor/", "//a//b", "/../x", "/web", " /x ", "/a/./b", "/%2e%2e", "/ü"} {
+	for _, s := range []string{"/", "humor", "/humor/", "//a//b", "/../x", "/web", " /x ", "/a/./b", "/%2e%2e", "/ü", "/юмор", "/и\u0306", "/\u0306", "/a\u202eb", "/ｗｅｂ", "/a%2fb"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -23,6 +25,9 @@ func FuzzNormalizeRoute(f *testing.F) {
 		}
 		if !strings.HasPrefix(r, "/") || strings.Contains(r, "/../") || strings.HasSuffix(r, "/..") || strings.Contains(r, "//") {
 			t.Fatalf("%q normalised to unsafe %q", in, r)
+		}
+		if !norm.NFC.IsNormalString(r) || strings.ContainsFunc(r, func(c rune) bool { return c != '/' && !isRouteChar(c) }) {
+			t.Fatalf("%q normalised to %q: not NFC letters, digits and \"._~-\"", in, r)
 		}
 		again, err := NormalizeRoute(r)
 		if err != nil || again != r {

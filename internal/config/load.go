@@ -17,6 +17,10 @@ import (
 // env > file > defaults. An empty environment variable counts as unset
 // (compose files write FOO= for unset variables).
 //
+// A setting's variable NAME may also come as IMAGE_DEFAULT_NAME (see
+// [ImageDefaultPrefix]): the Docker image's build-time defaults, which give
+// way to NAME itself and are ignored entirely once a config file is given.
+//
 // Every failure is an *Error. For --help / -h the error wraps flag.ErrHelp;
 // print [Usage] then.
 func Load(args []string, env func(string) (string, bool)) (*Config, error) {
@@ -31,10 +35,12 @@ func Load(args []string, env func(string) (string, bool)) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{cfg: Defaults(), home: homeDir(getenv), origin: map[string]loc{}}
+	l := &loader{cfg: Defaults(), home: homeDir(getenv), origin: map[string]loc{}, getenv: getenv}
 	setDefaults(&l.base, true)
 	file := &document{} // none
-	if path, from, ok := configPath(flags, getenv); ok {
+	path, from, fileNamed := configPath(flags, getenv)
+	l.imageDefaults = !fileNamed
+	if fileNamed {
 		p, ok := expandPath(path, l.home)
 		if !ok || p == "" {
 			return nil, &Error{Key: "config file", Value: path, Source: from.source, Expected: `a file path (a leading "~" needs HOME)`}
@@ -53,8 +59,8 @@ func Load(args []string, env func(string) (string, bool)) (*Config, error) {
 		}
 	}
 	for _, s := range settings() {
-		if v, ok := getenv(s.env); ok && s.env != "" && s.key != "" {
-			if err := l.set(s, cmp.Or(s.name, s.key), text(v), loc{source: "env " + s.env}); err != nil {
+		if v, name, ok := l.env(s.env); ok && s.key != "" {
+			if err := l.set(s, cmp.Or(s.name, s.key), text(v), loc{source: "env " + name}); err != nil {
 				return nil, err
 			}
 		}
@@ -71,7 +77,7 @@ func Load(args []string, env func(string) (string, bool)) (*Config, error) {
 	if err := l.checkTop(); err != nil {
 		return nil, err
 	}
-	if err := l.buildStations(file, flags, getenv); err != nil {
+	if err := l.buildStations(file, flags); err != nil {
 		return nil, err
 	}
 	return &l.cfg, nil
@@ -83,6 +89,33 @@ type loader struct {
 	base   Station        // what a station gets for the keys it does not set
 	home   string         // for "~" in paths; "" when unknown
 	origin map[string]loc // where each top-level key given was set
+	getenv func(string) (string, bool)
+	// imageDefaults: no config file is given, so IMAGE_DEFAULT_ variables count.
+	imageDefaults bool
+}
+
+// ImageDefaultPrefix marks a setting's default baked into the Docker image:
+// IMAGE_DEFAULT_DIRECTORY_ROUTES stands in for DIRECTORY_ROUTES. The image
+// cannot set DIRECTORY_ROUTES itself, because the environment beats the
+// config file and would replace the routes of a config the user mounts.
+const ImageDefaultPrefix = "IMAGE_DEFAULT_"
+
+// env returns the value of a setting's environment variable name and the
+// variable it came from: name itself, else (without a config file) its
+// image default. An empty name is never set.
+func (l *loader) env(name string) (value, from string, ok bool) {
+	if name == "" {
+		return "", "", false
+	}
+	if v, ok := l.getenv(name); ok {
+		return v, name, true
+	}
+	if l.imageDefaults {
+		if v, ok := l.getenv(ImageDefaultPrefix + name); ok {
+			return v, ImageDefaultPrefix + name, true
+		}
+	}
+	return "", "", false
 }
 
 // loc is where a value came from, kept so that checks spanning several
@@ -197,7 +230,9 @@ func Usage() string {
 	var b strings.Builder
 	b.WriteString("Usage: audio-streamer [flags]\n\n" +
 		"Settings come from flags, then environment variables, then the TOML file\n" +
-		"(--config or " + envConfig + "), then defaults; see config.example.toml.\n\nFlags:\n")
+		"(--config or " + envConfig + "), then defaults; see config.example.toml.\n" +
+		"Without a config file, " + ImageDefaultPrefix + "NAME (set by the Docker image) stands in\n" +
+		"for an unset variable NAME.\n\nFlags:\n")
 	fs := newFlagSet(func(string, string) {})
 	fs.SetOutput(&b)
 	fs.PrintDefaults()

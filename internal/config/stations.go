@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/endpoint"
 )
@@ -23,7 +26,7 @@ type slot struct {
 // --directory-routes, AUDIO_STREAM_ROUTES / --stream-routes and the "/"
 // station of AudioDir into l.cfg.Stations, then fills Warnings. It runs
 // after every top-level setting is final, because stations inherit them.
-func (l *loader) buildStations(f *document, flags map[string]string, getenv func(string) (string, bool)) error {
+func (l *loader) buildStations(f *document, flags map[string]string) error {
 	c := &l.cfg
 	var order []*slot
 	byRoute := map[string]*slot{}
@@ -67,8 +70,8 @@ func (l *loader) buildStations(f *document, flags map[string]string, getenv func
 
 	// 2. Directory routes: env, then the flag, so the flag wins a route both name.
 	var sources []routeSource
-	if v, ok := getenv(envDirectoryRoutes); ok {
-		sources = append(sources, routeSource{key: envDirectoryRoutes, source: "env", value: v, pairsOK: true})
+	if v, name, ok := l.env(envDirectoryRoutes); ok {
+		sources = append(sources, routeSource{key: name, source: "env", value: v, pairsOK: true})
 	}
 	if v, ok := flags[flagDirectoryRoutes]; ok {
 		sources = append(sources, routeSource{key: "--" + flagDirectoryRoutes, source: "flag", value: v})
@@ -97,8 +100,8 @@ func (l *loader) buildStations(f *document, flags map[string]string, getenv func
 	list := routeSource{key: envStreamRoutes, source: "env"}
 	if v, ok := flags[flagStreamRoutes]; ok {
 		list = routeSource{key: "--" + flagStreamRoutes, source: "flag", value: v}
-	} else if v, ok := getenv(envStreamRoutes); ok {
-		list.value = v
+	} else if v, name, ok := l.env(envStreamRoutes); ok {
+		list.key, list.value = name, v
 	}
 	seen := map[string]bool{}
 	for raw := range strings.SplitSeq(list.value, ",") {
@@ -159,22 +162,27 @@ func (l *loader) warnf(format string, args ...any) {
 	l.cfg.Warnings = append(l.cfg.Warnings, fmt.Sprintf(format, args...))
 }
 
-const routeExpected = `a route like "/humor": path segments of letters, digits, ".", "_", "~" and "-"`
+const routeExpected = `a route like "/humor" or "/юмор": path segments of letters, digits, ".", "_", "~" and "-"`
 
 // NormalizeRoute turns a route as users write it ("humor", "/humor",
-// "//humor/", " /humor ") into its canonical form "/humor". It refuses
-// empty routes, characters outside [A-Za-z0-9._~-], "." and ".." segments
-// and the server's own paths (see [endpoint.All]). The error is an *Error
-// with Key "route" and no Source, for the caller to fill in.
+// "//humor/", " /humor ") into its canonical form "/humor". Letters and
+// digits of any script are allowed; the route is NFC-normalised so "й"
+// typed as "и" plus a combining breve names the same station as the
+// precomposed "й" (the server normalises request paths the same way). It
+// refuses empty routes, characters other than letters, digits and "._~-"
+// (spaces, controls, "%", combining marks left over after NFC), "." and
+// ".." segments and the server's own paths (see [endpoint.All]). The error
+// is an *Error with Key "route" and no Source, for the caller to fill in.
 func NormalizeRoute(s string) (string, error) {
 	refuse := func(expected string) (string, error) {
 		return "", &Error{Key: "route", Value: s, Expected: expected}
 	}
-	if strings.TrimSpace(s) == "" {
+	trimmed := strings.TrimSpace(s)
+	if trimmed == "" {
 		return refuse(routeExpected)
 	}
 	var segs []string
-	for seg := range strings.SplitSeq(strings.TrimSpace(s), "/") {
+	for seg := range strings.SplitSeq(norm.NFC.String(trimmed), "/") {
 		switch {
 		case seg == "": // leading, trailing and repeated slashes
 		case seg == "." || seg == "..":
@@ -307,7 +315,8 @@ func parsePairs(s string) ([]routeDir, error) {
 	return out, nil
 }
 
-// isRouteChar reports whether c may appear in a route segment.
+// isRouteChar reports whether c may appear in a route segment: a letter or
+// digit of any script, or one of URL's unreserved marks.
 func isRouteChar(c rune) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._~-", c)
+	return unicode.IsLetter(c) || unicode.IsDigit(c) || strings.ContainsRune("._~-", c)
 }

@@ -8,6 +8,8 @@ package station
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -179,13 +181,52 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 	}, nil
 }
 
-// stateName is the file name of a route's resume state.
+// stateName is the file name of a route's resume state, distinct for
+// distinct routes. The route without its leading "/" is percent-encoded
+// (everything but ASCII letters, digits and "-._~"), so simple routes keep
+// the names they always had ("/humor" → station-humor.json, "/" →
+// station-root.json) while "/a/b" becomes station-a%2Fb.json next to
+// "/a_b"'s station-a_b.json. Older versions wrote "/" inside a route as
+// "_"; a nested route's file under that name is no longer read, so such a
+// station starts its folder from the top once. The route "/root" had
+// shared "/"'s file; it now escapes its first letter and starts fresh too.
+// Names too long for a file system keep a readable prefix and end in a
+// hash of the whole route after a "=", which the escaping never emits.
 func stateName(route string) string {
-	name := strings.ReplaceAll(strings.Trim(route, "/"), "/", "_")
-	if name == "" {
+	name := escapeStateName(strings.TrimPrefix(route, "/"))
+	switch name {
+	case "":
 		name = "root"
+	case "root":
+		name = "%72oot"
+	}
+	if len(name) > maxStateName {
+		sum := sha256.Sum256([]byte(route))
+		name = name[:maxStateName-2*len(sum)-1] + "=" + hex.EncodeToString(sum[:])
 	}
 	return "station-" + name + ".json"
+}
+
+// maxStateName keeps "station-" + name + ".json" under the 255 bytes most
+// file systems allow in one name.
+const maxStateName = 200
+
+// escapeStateName percent-encodes every byte of s except ASCII letters,
+// digits and "-._~".
+func escapeStateName(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := range len(s) {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~", c) >= 0:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
 }
 
 // Profile is what the station tells listeners about itself.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // load is config.Load with the given environment only.
@@ -176,4 +178,94 @@ func TestHistorySize(t *testing.T) {
 	if n := len(st.History()); n != 2 {
 		t.Errorf("history holds %d tracks, want history_size = 2", n)
 	}
+}
+
+// TestStateFilesAreDistinctPerRoute: every station keeps its place in a
+// file of its own, however its route is spelled ("/a_b" and "/a/b" once
+// shared one), and simple routes keep the names earlier versions wrote.
+func TestStateFilesAreDistinctPerRoute(t *testing.T) {
+	long := strings.Repeat("ю", 60) // 120 bytes, 360 once percent-encoded
+	wantFile := map[string]string{
+		"/":              "station-root.json",
+		"/humor":         "station-humor.json",
+		"/a_b":           "station-a_b.json",
+		"/a/b":           "station-a%2Fb.json",
+		"/юмор":          "station-%D1%8E%D0%BC%D0%BE%D1%80.json",
+		"/root":          "station-%72oot.json",
+		"/" + long + "1": "", // too long to spell out: distinct, short enough
+		"/" + long + "2": "",
+	}
+	stateDir := t.TempDir()
+	var toml strings.Builder
+	toml.WriteString("publish_interval = \"50ms\"\nstate_dir = \"" + stateDir + "\"\n")
+	trackOf := map[string]string{}
+	i := 0
+	for route := range wantFile {
+		dir, track := t.TempDir(), fmt.Sprintf("track%d.mp3", i)
+		i++
+		testmedia.WriteFile(t, dir, track, testmedia.Frames(200))
+		trackOf[route] = track
+		fmt.Fprintf(&toml, "[[station]]\nroute = %q\ndir = %q\n", route, dir)
+	}
+	cfg := load(t, nil, "--config", testmedia.WriteFile(t, t.TempDir(), "s.toml", []byte(toml.String())))
+
+	started := make(chan string, 64)
+	sts, err := station.BuildAll(cfg, station.Deps{OnTrack: func(route string, _ *mount.TrackInfo) { started <- route }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, st := range sts {
+		st.Start(ctx)
+	}
+	for playing := map[string]bool{}; len(playing) < len(sts); {
+		select {
+		case r := <-started:
+			playing[r] = true
+		case <-ctx.Done():
+			t.Fatal("not every station started a track")
+		}
+	}
+	cancel() // stations save their place as they stop
+	for _, st := range sts {
+		st.Wait()
+	}
+
+	files, err := os.ReadDir(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(wantFile) {
+		t.Errorf("%d state files for %d routes: %v", len(files), len(wantFile), files)
+	}
+	for route, want := range wantFile {
+		name := want
+		if name == "" {
+			name = stateFileOf(t, files, stateDir, trackOf[route])
+			if len(name) > 255 {
+				t.Errorf("state file of a long route: %d bytes, more than a file name may have", len(name))
+			}
+		}
+		st, err := playlist.LoadState(filepath.Join(stateDir, name))
+		if err != nil {
+			t.Errorf("route %s: %v", route, err)
+			continue
+		}
+		if st.Current != trackOf[route] {
+			t.Errorf("route %s: %s holds %q, want its own track %q", route, name, st.Current, trackOf[route])
+		}
+	}
+}
+
+// stateFileOf finds the state file that names track.
+func stateFileOf(t *testing.T, files []os.DirEntry, dir, track string) string {
+	t.Helper()
+	for _, f := range files {
+		if st, err := playlist.LoadState(filepath.Join(dir, f.Name())); err == nil && st.Current == track {
+			return f.Name()
+		}
+	}
+	t.Errorf("no state file holds %s", track)
+	return ""
 }
