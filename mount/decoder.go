@@ -49,6 +49,12 @@ func (d Decoder) Open(ctx context.Context, path string, offset int64) (*FrameRea
 	if d.Unavailable != nil {
 		return nil, nil, fmt.Errorf("cannot play %s files without ffmpeg: %w", strings.ToLower(filepath.Ext(path)), d.Unavailable)
 	}
+	// ffmpeg would block on a FIFO as the preloader would: check first.
+	f, _, err := openRegular(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.Close()
 	st, err := transcode.Start(ctx, path, d.Transcode)
 	if err != nil {
 		return nil, nil, err

@@ -3,6 +3,8 @@ package mount
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -17,11 +19,13 @@ import (
 // change has no gap even when an encoder has to start. A file that cannot
 // be played is skipped (Feed.Skip) and not offered again until the library
 // sees it change; when nothing is playable it looks again after a growing
-// pause (1 s up to 30 s), or at once after Poke.
+// pause (1 s up to 30 s), or at once after Poke. An opened track whose file
+// the library no longer lists is closed, never played.
 //
 // Library is required. With the zero values of the other fields the files
 // play in name order, MP3 directly and the rest through ffmpeg, with UTF-8
-// titles, one track opened ahead. Set the fields before the station runs.
+// titles, each track opened only when the station asks for it. Set the
+// fields before the station runs.
 type FolderSource struct {
 	Library *playlist.Library
 	// Order is the play order; nil plays the files in name order.
@@ -30,20 +34,35 @@ type FolderSource struct {
 	Decoder Decoder
 	// Charset encodes the titles (playlist.ReadTitle) for ICY metadata.
 	Charset icy.Charset
-	// Preload is how many upcoming tracks are kept open and checked; 0
-	// still opens the next one while the current one plays.
+	// OpenTimeout bounds opening one track, encoder start included (0:
+	// 10 s); a file that takes longer (a hung network mount) is skipped.
+	OpenTimeout time.Duration
+	// Preload is how many upcoming tracks are kept open and checked while
+	// one plays; 0 opens the next track only when the station asks for it
+	// (at the end of the current one), holding no file or encoder ahead.
 	Preload int
 
 	// resume starts the first track, if it is resume.Rel, at resume.Offset.
 	resume resumePoint
 	hooks  folderHooks
 
-	once  sync.Once
-	list  trackList
-	queue chan *Track   // opened, first frame read, in play order
-	taken chan struct{} // Next took a track: there is room in queue
-	poke  chan struct{}
+	once sync.Once
+	list trackList
+	// demand wakes Run: Next took a track, or found none, or Poke dropped
+	// some. Run then checks wantsTrack, so a stale wake costs nothing.
+	demand chan struct{}
+	poke   chan struct{}
+
+	mu    sync.Mutex
+	ready []*Track // opened, first frame read, in play order
+	// asked is set when Next found nothing ready, cleared by the next push:
+	// with Preload 0 it is the only reason to open a track.
+	asked bool
 }
+
+// errResumedAtEnd means a resume offset left no frame to play: the saved
+// track had ended, which is no fault of the file.
+var errResumedAtEnd = errors.New("resume offset at the end of the track")
 
 // resumePoint is where in which file a radio station's live edge was.
 type resumePoint struct {
@@ -79,18 +98,55 @@ func (f *FolderSource) init() {
 			}
 			f.list = orderTracks{lib: f.Library, order: order}
 		}
-		f.queue = make(chan *Track, max(f.Preload, 1))
-		f.taken = make(chan struct{}, 1)
+		f.demand = make(chan struct{}, 1)
 		f.poke = make(chan struct{}, 1)
 	})
 }
 
-// Poke makes a source that found nothing playable look again now (after
-// the library was rescanned). It never blocks.
+// Poke tells the source the library was rescanned: opened tracks whose
+// files are gone are closed, and a source that found nothing playable
+// looks again now. It never blocks on a file.
 func (f *FolderSource) Poke() {
 	f.init()
+	f.dropRemoved()
 	select {
 	case f.poke <- struct{}{}:
+	default:
+	}
+}
+
+// dropRemoved closes the opened tracks whose files the library no longer
+// lists, so a deleted file is not played from a descriptor opened earlier.
+func (f *FolderSource) dropRemoved() {
+	f.mu.Lock()
+	kept := f.ready[:0]
+	var gone []*Track
+	for _, t := range f.ready {
+		if f.removed(t) {
+			gone = append(gone, t)
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	clear(f.ready[len(kept):])
+	f.ready = kept
+	f.mu.Unlock()
+	for _, t := range gone {
+		closeTrack(t)
+	}
+	if len(gone) > 0 {
+		f.wakeRun()
+	}
+}
+
+// removed reports whether the library no longer lists t's file.
+func (f *FolderSource) removed(t *Track) bool {
+	return f.Library != nil && !f.Library.Contains(t.Info.Rel)
+}
+
+func (f *FolderSource) wakeRun() {
+	select {
+	case f.demand <- struct{}{}:
 	default:
 	}
 }
@@ -98,20 +154,49 @@ func (f *FolderSource) Poke() {
 // Next returns the next opened track, or nil if none is ready yet.
 func (f *FolderSource) Next() *Track {
 	f.init()
-	select {
-	case t := <-f.queue:
-		select {
-		case f.taken <- struct{}{}:
-		default:
+	var gone []*Track
+	defer func() {
+		for _, t := range gone {
+			closeTrack(t)
+		}
+	}()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(f.ready) > 0 {
+		t := f.ready[0]
+		f.ready[0] = nil
+		f.ready = f.ready[1:]
+		f.wakeRun()
+		if f.removed(t) { // deleted since it was opened; the rescan may not have poked yet
+			gone = append(gone, t)
+			continue
 		}
 		return t
-	default:
-		return nil
 	}
+	f.asked = true
+	f.wakeRun()
+	return nil
 }
 
-// Run keeps Preload tracks (at least one) open ahead of time until ctx
-// ends, then closes those Next has not taken.
+// wantsTrack reports whether Run should open another track now.
+func (f *FolderSource) wantsTrack() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.ready) < f.Preload || (f.asked && len(f.ready) == 0)
+}
+
+// push queues an opened track. It answers every request made so far:
+// under mu, so a Next that finds the queue empty after this is a new one.
+func (f *FolderSource) push(t *Track) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ready = append(f.ready, t)
+	f.asked = false
+}
+
+// Run keeps Preload tracks open ahead of time (or, with Preload 0, opens
+// one whenever Next found none) until ctx ends, then closes those Next has
+// not taken.
 func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 	f.init()
 	defer func() {
@@ -123,9 +208,9 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 	}()
 	backoff := time.Second
 	for ctx.Err() == nil {
-		if len(f.queue) == cap(f.queue) {
+		if !f.wantsTrack() {
 			select {
-			case <-f.taken:
+			case <-f.demand:
 			case <-ctx.Done():
 				return
 			}
@@ -142,17 +227,20 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 			}
 			continue
 		}
-		t, err := f.open(ctx, path, rel)
+		t, err := f.openBounded(ctx, path, rel, f.resumeOffset(rel))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
+			}
+			if errors.Is(err, errResumedAtEnd) {
+				continue // the next track, as if the server had not stopped
 			}
 			f.list.Bad(rel)
 			feed.Skip(path, err)
 			continue
 		}
 		backoff = time.Second
-		f.queue <- t // there is room: Run is the only sender
+		f.push(t)
 		feed.Ready()
 	}
 }
@@ -160,31 +248,133 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 // drain closes the tracks opened but never taken: they hold files or
 // encoders.
 func (f *FolderSource) drain() {
-	for {
-		select {
-		case t := <-f.queue:
-			closeTrack(t)
-		default:
-			return
-		}
+	f.mu.Lock()
+	left := f.ready
+	f.ready = nil
+	f.mu.Unlock()
+	for _, t := range left {
+		closeTrack(t)
 	}
 }
 
-// open opens a file, reads its first frame (a file without one is
-// broken) and its title.
-func (f *FolderSource) open(ctx context.Context, path, rel string) (*Track, error) {
+// resumeOffset is where in rel the first track starts: the saved position
+// if rel is the saved track, else 0. Only the first track resumes.
+func (f *FolderSource) resumeOffset(rel string) int64 {
 	var offset int64
 	if f.resume.Rel != "" {
 		if rel == f.resume.Rel {
 			offset = f.resume.Offset
 		}
-		f.resume = resumePoint{} // only the first track resumes
+		f.resume = resumePoint{}
+	}
+	return offset
+}
+
+// openBounded is open with a time limit, so a file on a hung network
+// mount cannot stop the station: after OpenTimeout the preloader gives up
+// on it and moves on. The abandoned attempt's goroutine cannot be
+// interrupted inside the kernel; it ends when the call returns and then
+// releases what it opened. Its context ends with the track (or at once
+// when abandoned, stopping an encoder).
+func (f *FolderSource) openBounded(ctx context.Context, path, rel string, offset int64) (*Track, error) {
+	timeout := f.OpenTimeout
+	if timeout <= 0 {
+		timeout = defaultOpenTimeout
+	}
+	openCtx, cancel := context.WithCancel(ctx)
+	type result struct {
+		t        *Track
+		err      error
+		panicked any // re-raised in Run's goroutine, where the station recovers it
+	}
+	var mu sync.Mutex
+	abandoned := false
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if v := recover(); v != nil {
+				r = result{panicked: v}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if abandoned {
+				if r.t != nil {
+					closeTrack(r.t)
+				}
+				return
+			}
+			done <- r
+		}()
+		r.t, r.err = f.open(openCtx, path, rel, offset)
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		if r.panicked != nil {
+			cancel()
+			panic(r.panicked)
+		}
+		if r.t == nil {
+			cancel()
+			return nil, r.err
+		}
+		r.t.Closer = cancelOnClose{r.t.Closer, cancel}
+		return r.t, nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	abandoned = true
+	mu.Unlock()
+	cancel()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return nil, fmt.Errorf("%w after %v", errOpenTimeout, timeout)
+}
+
+// defaultOpenTimeout bounds opening a track (and starting its encoder):
+// far above a healthy disk or ffmpeg start, short enough to keep playing.
+const defaultOpenTimeout = 10 * time.Second
+
+var errOpenTimeout = errors.New("opening the file timed out")
+
+// cancelOnClose ends a track's open context when the station closes it.
+type cancelOnClose struct {
+	io.Closer
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	var err error
+	if c.Closer != nil {
+		err = c.Closer.Close()
+	}
+	c.cancel()
+	return err
+}
+
+// open opens a file, reads its first frame (a file without one is
+// broken) and its title.
+func (f *FolderSource) open(ctx context.Context, path, rel string, offset int64) (*Track, error) {
+	audioPath := path
+	if f.Library != nil {
+		// Containment again at open: a symlink may have been swapped since
+		// the scan. The resolved path is what gets opened; titles keep the
+		// name the folder shows.
+		resolved, err := f.Library.Resolve(playlist.Track{Rel: rel})
+		if err != nil {
+			return nil, err
+		}
+		audioPath = resolved
 	}
 	open := f.Decoder.Open
 	if f.hooks.open != nil {
 		open = f.hooks.open
 	}
-	fr, closer, err := open(ctx, path, offset)
+	fr, closer, err := open(ctx, audioPath, offset)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +386,10 @@ func (f *FolderSource) open(ctx context.Context, path, rel string) (*Track, erro
 	}()
 	first, err := fr.Next()
 	if err != nil {
+		if offset > 0 && errors.Is(err, ErrNoFrames) {
+			// Saved at (or inside) the last frame: the track had ended.
+			return nil, errResumedAtEnd
+		}
 		return nil, err
 	}
 	first.Data = bytes.Clone(first.Data)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/tcolgate/mp3"
@@ -327,18 +328,9 @@ func OpenMP3(path string) (*FrameReader, io.Closer, error) { return OpenMP3At(pa
 // OpenMP3At is OpenMP3 starting at byte offset (resuming after a restart);
 // reading resynchronises on the next verified frame.
 func OpenMP3At(path string, offset int64) (*FrameReader, io.Closer, error) {
-	f, err := os.Open(path)
+	f, st, err := openRegular(path)
 	if err != nil {
 		return nil, nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, fmt.Errorf("not a regular file")
 	}
 	if st.Size() == 0 {
 		f.Close()
@@ -349,4 +341,29 @@ func OpenMP3At(path string, offset int64) (*FrameReader, io.Closer, error) {
 	fr := NewFrameReader(io.NewSectionReader(f, offset, end-offset))
 	fr.base = offset
 	return fr, f, nil
+}
+
+// errNotRegular refuses what is not a plain file: reading a FIFO or a
+// device would stall the preloader or never end.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens path for reading without blocking (a FIFO swapped in
+// for a track opens at once instead of waiting for a writer) and returns
+// it only if it is a regular file. O_NONBLOCK does not change reads of a
+// regular file.
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, errNotRegular
+	}
+	return f, st, nil
 }

@@ -41,8 +41,11 @@ type Mountpoint struct {
 	Decoder Decoder
 	Charset icy.Charset
 	// Preload is how many upcoming tracks each folder source keeps opened
-	// and checked ahead (FolderSource.Preload; 0 still opens the next one).
+	// and checked ahead (FolderSource.Preload; 0 opens the next track only
+	// when the current one ends).
 	Preload int
+	// OpenTimeout bounds opening one track (FolderSource.OpenTimeout).
+	OpenTimeout time.Duration
 	// RescanInterval rescans the folder periodically (0: only on Reload).
 	RescanInterval time.Duration
 	// StatePath, if set, keeps the radio position across restarts.
@@ -60,7 +63,6 @@ type Mountpoint struct {
 	folder     *FolderSource // the radio station's source
 	scans      broadcast     // fired after every scan
 	lastScanOK atomic.Bool
-	lastTrack  atomic.Pointer[TrackInfo]
 
 	// Individual mode: the private stations running (and their sources,
 	// to poke after a rescan), and the route's counters: its listeners and
@@ -111,7 +113,7 @@ func (m *Mountpoint) Wait() { m.wg.Wait() }
 func (m *Mountpoint) newFolder(order *playlist.Order) *FolderSource {
 	return &FolderSource{
 		Library: m.Library, Order: order, Decoder: m.Decoder, Charset: m.Charset,
-		Preload: m.Preload, hooks: m.hooks,
+		Preload: m.Preload, OpenTimeout: m.OpenTimeout, hooks: m.hooks,
 	}
 }
 
@@ -126,7 +128,6 @@ func (m *Mountpoint) sources(folder *FolderSource) []Source {
 
 func (m *Mountpoint) onTrack(next func(*TrackInfo)) func(*TrackInfo) {
 	return func(t *TrackInfo) {
-		m.lastTrack.Store(t)
 		// History lists when listeners hear the track, one burst later.
 		m.History.Add(playlist.Entry{Rel: t.Rel, Title: t.Display, Start: t.Started.Add(m.radio.BurstDelay())})
 		if next != nil {
@@ -289,7 +290,7 @@ func (m *Mountpoint) Join(req JoinRequest) error {
 func (m *Mountpoint) privateConfig() Config {
 	cfg := m.Station.withDefaults()
 	cfg.Burst, cfg.BurstBytes = cfg.nominalBurst(), 0
-	cfg.OnTrack = func(t *TrackInfo) { m.lastTrack.Store(t) }
+	cfg.OnTrack = nil // a listener's private tracks are not the route's history
 	cfg.Shards = 1
 	// A private ring needs only the burst and some slack for a slow reader.
 	cfg.BufferSize = min(cfg.BufferSize, 512<<10)
@@ -325,13 +326,25 @@ func (m *Mountpoint) joinPrivate(req JoinRequest) error {
 	return st.Join(req)
 }
 
-// NowPlaying is what listeners hear now (radio), or the track most recently
-// started by any listener (individual).
+// NowPlaying is what listeners hear now (radio), or the most recently
+// started of the tracks private stations play now (individual). Nil while
+// nothing is on the air: an idle radio station, or no private station.
 func (m *Mountpoint) NowPlaying() *TrackInfo {
 	if m.radio != nil {
 		return m.radio.NowPlaying()
 	}
-	return m.lastTrack.Load()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var newest *TrackInfo
+	for st := range m.private {
+		if st.Listeners() == 0 { // its listener left; the station is stopping
+			continue
+		}
+		if t := st.NowPlaying(); t != nil && (newest == nil || t.Started.After(newest.Started)) {
+			newest = t
+		}
+	}
+	return newest
 }
 
 // BurstDelay is how far behind live listeners hear: the radio station's,

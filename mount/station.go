@@ -127,7 +127,7 @@ type Station struct {
 	started   atomic.Pointer[time.Time]
 	nextShard atomic.Uint64
 	position  atomic.Pointer[resumePoint]
-	published broadcast // fired after every append
+	published broadcast // fired after every append and on going idle
 	// joinScratch lends write scratch to Join: a join at 500 per second
 	// would otherwise leave a few KiB of garbage each.
 	joinScratch sync.Pool
@@ -273,6 +273,7 @@ func (s *Station) loop(ctx context.Context) {
 		}
 		if t == nil {
 			s.idle.Store(true)
+			s.published.fire() // Ready may turn false: waiters look again
 			waitStart := s.clock.Now()
 			for t == nil {
 				select {
@@ -465,8 +466,13 @@ func (s *Station) Ready() bool {
 }
 
 // NowPlaying is the track listeners hear now: the one that was on the live
-// edge one burst delay ago. Nil before the first track.
+// edge one burst delay ago. Nil before the first track and while the
+// station is off the air (not Ready: nothing to play), so status pages do
+// not show a title nobody hears.
 func (s *Station) NowPlaying() *TrackInfo {
+	if !s.Ready() {
+		return nil
+	}
 	return s.ring.TrackAt(s.clock.Now().Add(-s.BurstDelay()))
 }
 

@@ -134,6 +134,33 @@ func (l *Library) Abs(t Track) string {
 	return filepath.Join(l.dir, rel)
 }
 
+// ErrOutsideFolder is returned by Resolve for a track whose symlinks now
+// lead outside the folder.
+var ErrOutsideFolder = errors.New(ReasonOutside)
+
+// Resolve returns the symlink-free path of t's file, checked to be inside
+// the folder now: Scan checked symlinks when it listed the file, but a link
+// can be swapped to point elsewhere between scans. Open the returned path,
+// not Abs(t), so a swap after this check cannot lead outside either.
+func (l *Library) Resolve(t Track) (string, error) {
+	p := l.Abs(t)
+	if p == "" {
+		return "", fmt.Errorf("playlist: %s: %w", t.Rel, ErrOutsideFolder)
+	}
+	root, err := l.resolveRoot()
+	if err != nil {
+		return "", err
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.Rel(root, target); err != nil || !filepath.IsLocal(r) {
+		return "", fmt.Errorf("playlist: %s: %w", t.Rel, ErrOutsideFolder)
+	}
+	return target, nil
+}
+
 // Tracks returns a copy of the track list, sorted by Rel.
 func (l *Library) Tracks() []Track { return slices.Clone(l.snap.Load().tracks) }
 
