@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/url"
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -248,11 +250,14 @@ func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
 			Bitrate: set.Bitrate, Genre: set.Genre, ListenerPeak: stats.Peak, Listeners: stats.Listeners,
 			ListenURL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), ServerDescription: set.Description,
 			ServerName: set.Name, ServerType: "audio/mpeg", ServerURL: set.URL, StreamStart: stats.StreamStarted,
+			// The configured format until a track says what is on the air;
+			// zero (omitted, as Icecast does) when neither knows.
+			Channels: set.Channels, SampleRate: set.SampleRate,
 		}
 		if t := nowPlaying(st); t != nil {
 			src.Title, src.Artist = t.Display, t.Artist
 			if t.Bitrate > 0 {
-				src.Bitrate = t.Bitrate
+				src.Bitrate, src.Channels, src.SampleRate = t.Bitrate, t.Channels, t.SampleRate
 				src.AudioInfo = fmt.Sprintf("channels=%d;samplerate=%d;bitrate=%d", t.Channels, t.SampleRate, t.Bitrate)
 			}
 		}
@@ -305,9 +310,22 @@ func (s *Server) playlistFile(ctx *fasthttp.RequestCtx, p string) bool {
 	if name == "" {
 		name = "listen"
 	}
-	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s%s"`, path.Base(name), ext))
+	ctx.Response.Header.Set("Content-Disposition", playlistDisposition(path.Base(name)+ext, "listen"+ext))
 	ctx.SetBody(render([]icy.Entry{e}))
 	return true
+}
+
+// playlistDisposition names the file a browser saves. Header values are
+// ASCII, so a name in another script ("юмор.m3u") goes percent-encoded in
+// filename*, with fallback in filename for clients that know only that.
+// Route names hold only letters, digits and "._~-", so neither needs quoting.
+func playlistDisposition(name, fallback string) string {
+	for i := range len(name) {
+		if name[i] >= utf8.RuneSelf {
+			return `inline; filename="` + fallback + `"; filename*=UTF-8''` + url.PathEscape(name)
+		}
+	}
+	return `inline; filename="` + name + `"`
 }
 
 func (s *Server) healthz(ctx *fasthttp.RequestCtx) {

@@ -273,7 +273,7 @@ func checkIcecastSource(t *testing.T, raw json.RawMessage, listenURL, name, titl
 	if !slices.IsSorted(keys[:len(keys)-1]) {
 		t.Errorf("source keys %v not in alphabetical order", keys)
 	}
-	for _, k := range []string{"audio_info", "bitrate", "genre", "listener_peak", "listeners", "listenurl", "server_description", "server_name", "server_type", "stream_start", "stream_start_iso8601", "title"} {
+	for _, k := range []string{"audio_info", "bitrate", "channels", "genre", "listener_peak", "listeners", "listenurl", "samplerate", "server_description", "server_name", "server_type", "stream_start", "stream_start_iso8601", "title"} {
 		if !slices.Contains(keys, k) {
 			t.Errorf("source has no %q: %v", k, keys)
 		}
@@ -288,6 +288,10 @@ func checkIcecastSource(t *testing.T, raw json.RawMessage, listenURL, name, titl
 	if s["listenurl"] != listenURL || s["server_name"] != name || s["title"] != title || s["server_type"] != "audio/mpeg" ||
 		s["listeners"] != float64(listeners) || s["bitrate"] != float64(128) || s["audio_info"] != "channels=2;samplerate=44100;bitrate=128" {
 		t.Errorf("source %v", s)
+	}
+	// As Icecast reads them out of ice-audio-info: numbers, from the track on the air.
+	if s["channels"] != float64(2) || s["samplerate"] != float64(44100) {
+		t.Errorf("channels %v, samplerate %v: want 2 and 44100 from the playing track", s["channels"], s["samplerate"])
 	}
 	if _, err := time.Parse("2006-01-02T15:04:05-0700", s["stream_start_iso8601"].(string)); err != nil {
 		t.Errorf("stream_start_iso8601: %v", err)
@@ -523,5 +527,21 @@ func TestHistoryJSONSkipsUnheardBeforeCounting(t *testing.T) {
 	got := historyJSON(hist.List(), 10)
 	if len(got) != 10 || got[0].Title != "11" || got[9].Title != "2" {
 		t.Errorf("historyJSON(10) = %+v, want the 10 heard tracks 11…2", got)
+	}
+}
+
+// TestStatusJSONFormatFromProfile: a station with nothing on the air
+// shows its configured format, as Icecast shows a source's ice-audio-info.
+func TestStatusJSONFormatFromProfile(t *testing.T) {
+	t.Parallel()
+	h := startHarness(t, nil, stationSpec{Station: config.Station{Route: "/silent", SampleRate: 48000, Channels: 1}})
+	var doc struct {
+		Icestats struct {
+			Source map[string]any `json:"source"`
+		} `json:"icestats"`
+	}
+	h.getJSON(t, "/status-json.xsl", 200, &doc)
+	if s := doc.Icestats.Source; s["channels"] != float64(1) || s["samplerate"] != float64(48000) {
+		t.Errorf("source %v: want channels 1 and samplerate 48000 from the station's settings", s)
 	}
 }

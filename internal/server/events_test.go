@@ -22,10 +22,12 @@ import (
 )
 
 // sseEvent is one Server-Sent Event off the wire; retry is the last
-// "retry:" field seen before it.
+// "retry:" field seen before it. changed is the stations the event carried
+// (all in "stations", one in "station"); stations is the page's view after
+// it: the last full list with every change since applied.
 type sseEvent struct {
 	name, data, retry string
-	stations          []stationJSON
+	changed, stations []stationJSON
 }
 
 // sseSubscribe opens /events and delivers its events on a channel until
@@ -47,6 +49,7 @@ func sseSubscribe(t *testing.T, h *harness) (*http.Response, <-chan sseEvent) {
 		defer close(ch)
 		r := bufio.NewReader(resp.Body)
 		var ev sseEvent
+		var view []stationJSON
 		retry := ""
 		for {
 			line, err := r.ReadString('\n')
@@ -58,9 +61,8 @@ func sseSubscribe(t *testing.T, h *harness) (*http.Response, <-chan sseEvent) {
 			case line == "":
 				if ev.name != "" || ev.data != "" {
 					ev.retry = retry
-					if err := json.Unmarshal([]byte(ev.data), &ev.stations); err != nil {
-						t.Errorf("event %q: data is not JSON: %v", ev.name, err)
-					}
+					view = applyEvent(t, &ev, view)
+					ev.stations = append([]stationJSON(nil), view...)
 					ch <- ev
 				}
 				ev = sseEvent{}
@@ -81,6 +83,34 @@ func sseSubscribe(t *testing.T, h *harness) (*http.Response, <-chan sseEvent) {
 		}
 	})
 	return resp, ch
+}
+
+// applyEvent decodes ev into ev.changed and returns view with it applied.
+func applyEvent(t *testing.T, ev *sseEvent, view []stationJSON) []stationJSON {
+	switch ev.name {
+	case "stations":
+		if err := json.Unmarshal([]byte(ev.data), &ev.changed); err != nil {
+			t.Errorf("stations event: data is not a JSON list: %v", err)
+		}
+		return ev.changed
+	case "station":
+		var one stationJSON
+		if err := json.Unmarshal([]byte(ev.data), &one); err != nil {
+			t.Errorf("station event: data is not a JSON object: %v", err)
+		}
+		ev.changed = []stationJSON{one}
+		out := append([]stationJSON(nil), view...)
+		for i := range out {
+			if out[i].Route == one.Route {
+				out[i] = one
+				return out
+			}
+		}
+		t.Errorf("station event for %s, not in the list %v", one.Route, view)
+		return out
+	}
+	t.Errorf("unknown event %q", ev.name)
+	return view
 }
 
 // sseNext returns the next event, failing after limit.
@@ -201,7 +231,8 @@ func TestEventsQuietWhileNothingChanges(t *testing.T) {
 // all of them together, and every page still sees a listener join.
 func TestEventsShareStats(t *testing.T) {
 	var reads atomic.Int64
-	srv := &Server{}
+	const pages = 20
+	srv := &Server{MaxEventStreamsPerIP: pages}
 	srv.stats.read = func(st Station) mount.Stats {
 		reads.Add(1)
 		return st.Stats()
@@ -213,7 +244,6 @@ func TestEventsShareStats(t *testing.T) {
 	)
 	// Nothing reads Stats through the cache before the first page opens.
 	start := time.Now()
-	const pages = 20
 	var feeds []<-chan sseEvent
 	for range pages {
 		_, events := sseSubscribe(t, h)

@@ -5,14 +5,17 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/endpoint"
 )
 
 // handle routes a request. Stream routes are exact configured paths (a
 // trailing slash is tolerated); everything else is a fixed endpoint or 404.
+// The server's own paths are matched first, so no spelling of a request
+// reaches a station in their place.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	path := string(ctx.Path())
+	path := requestPath(ctx)
 	switch path {
 	case endpoint.Streams:
 		s.streams(ctx)
@@ -64,6 +67,19 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	s.notFound(ctx, path)
+}
+
+// requestPath is the request's path in the form routes are configured in.
+// fasthttp has already percent-decoded it and removed dot segments and
+// repeated slashes; NFC normalisation lets "й" sent as "и" plus a combining
+// breve (as some systems type it) find the precomposed route configuration
+// stores.
+func requestPath(ctx *fasthttp.RequestCtx) string {
+	p := ctx.Path()
+	if norm.NFC.IsNormal(p) {
+		return string(p)
+	}
+	return norm.NFC.String(string(p))
 }
 
 func (s *Server) notFound(ctx *fasthttp.RequestCtx, path string) {

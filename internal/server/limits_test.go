@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -119,5 +120,55 @@ func TestProbesAreCounted(t *testing.T) {
 		if f := fams[name]; f == nil || len(f.samples) != 1 || f.samples[0].value != want {
 			t.Errorf("%s: %+v, want %v", name, f, want)
 		}
+	}
+}
+
+// TestPerIPCountsForgetAddresses: the per-address connection counts keep
+// only addresses with a connection open, so a server that has seen many
+// clients does not hold an entry for each of them forever.
+func TestPerIPCountsForgetAddresses(t *testing.T) {
+	t.Parallel()
+	released := make(chan struct{}, 64)
+	srv := &Server{MaxConnsPerIP: 1}
+	srv.perIP.released = func() { released <- struct{}{} }
+	song := map[string][]byte{"a.mp3": taggedMP3("A", "B", testmedia.Frames(secondsOfFrames(20)))}
+	h := startHarness(t, srv, stationSpec{Station: config.Station{Route: "/"}, files: song})
+
+	const clients = 40
+	conns := make([]net.Conn, 0, clients)
+	for i := range clients {
+		// Every 127.0.0.0/8 address reaches the loopback listener.
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(i+1))}}
+		c, err := d.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, "GET / HTTP/1.0\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		status, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil || status != "HTTP/1.0 200 OK\r\n" {
+			t.Fatalf("listener %d: %q %v", i, status, err)
+		}
+		conns = append(conns, c)
+	}
+	if n := srv.perIP.addresses(); n != clients {
+		t.Fatalf("%d addresses counted with %d connected", n, clients)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	deadline := time.After(10 * time.Second)
+	for i := range clients {
+		select {
+		case <-released:
+		case <-deadline:
+			t.Fatalf("only %d of %d listeners released within 10 s", i, clients)
+		}
+	}
+	if n := srv.perIP.addresses(); n != 0 {
+		t.Errorf("%d addresses still counted after every listener left, want 0", n)
 	}
 }

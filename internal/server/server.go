@@ -11,7 +11,6 @@ import (
 	"net"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,14 +57,25 @@ type Server struct {
 	// (PEM) beside the plain listener; streams work the same on both.
 	TLSListener             net.Listener
 	TLSCertFile, TLSKeyFile string
+	// Live-update (/events) connections: at most MaxEventStreams in total
+	// (0: 1024) and MaxEventStreamsPerIP per address (0: 32); a page that
+	// does not take an update within EventsWriteTimeout (0: 10 s) is
+	// dropped.
+	MaxEventStreams, MaxEventStreamsPerIP int
+	EventsWriteTimeout                    time.Duration
 
 	byRoute  map[string]Station
 	started  time.Time
 	http     *fasthttp.Server
-	perIP    sync.Map // ip string → *atomic.Int64: open stream connections
+	perIP    connsPerIP // open stream connections per address (counted only with MaxConnsPerIP)
 	tlsProbe atomic.Uint64
 	badReqs  atomic.Uint64
 	stats    statsCache // per-station Stats shared by /events and the status endpoints
+
+	eventConns eventStreams // open /events connections
+	// eventsDropped, if set, is called when an /events write fails (tests
+	// synchronise on it).
+	eventsDropped func()
 
 	rescanners map[Station]*rescanner // /reload-playlist's coalesced scans, one per station
 	authFails  authFailures           // wrong admin tokens per address

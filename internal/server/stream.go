@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -41,15 +40,13 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 		return
 	}
 	ip := ctx.RemoteIP().String()
-	var perIP *atomic.Int64
+	release := func() {}
 	if s.MaxConnsPerIP > 0 {
-		v, _ := s.perIP.LoadOrStore(ip, new(atomic.Int64))
-		perIP = v.(*atomic.Int64)
-		if perIP.Add(1) > int64(s.MaxConnsPerIP) {
-			perIP.Add(-1)
+		if !s.perIP.acquire(ip, s.MaxConnsPerIP) {
 			s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: too many connections from %s (limit %d)", ip, s.MaxConnsPerIP))
 			return
 		}
+		release = func() { s.perIP.release(ip) }
 	}
 
 	ua := ctx.Request.Header.UserAgent()
@@ -73,12 +70,6 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 	userAgent := string(ua)
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
-		var release func()
-		if perIP != nil {
-			release = func() { perIP.Add(-1) }
-		} else {
-			release = func() {}
-		}
 		defer s.recoverHijack(c, set.Route)
 		if isHead {
 			// HEAD: the headers a GET would get, then close; not a listener.
