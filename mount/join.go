@@ -129,14 +129,14 @@ func (s *Station) leave(l *listener, err error) {
 	switch {
 	case errors.Is(err, errFellBehind):
 		s.count.slow.Add(1)
-		s.log.Info("listener dropped: too slow", "remote", l.Remote, "buffer_bytes", s.cfg.BufferSize)
+		s.drops.add(s.clock.Now(), dropTooSlow, l.Remote, err)
 	case errors.Is(err, errWriteTimeout):
 		s.count.timeouts.Add(1)
-		s.log.Info("listener dropped: write timeout", "remote", l.Remote, "timeout", s.cfg.WriteTimeout)
+		s.drops.add(s.clock.Now(), dropWriteTimeout, l.Remote, err)
 	case isDisconnect(err) || errors.Is(err, ErrStopped):
 		s.log.Debug("listener disconnected", "remote", l.Remote, "reason", err.Error(), "seconds", s.clock.Now().Sub(l.joined).Seconds())
 	default:
-		s.log.Warn("listener write failed", "remote", l.Remote, "error", err.Error())
+		s.drops.add(s.clock.Now(), dropWriteFailed, l.Remote, err)
 	}
 	if s.count.listeners.Add(-1) == 0 && s.stopWhenEmpty {
 		s.emptyOnce.Do(func() { close(s.empty) })

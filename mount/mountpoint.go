@@ -70,6 +70,7 @@ type Mountpoint struct {
 	mu      sync.Mutex
 	private map[*Station]*FolderSource
 	count   counters
+	drops   *dropLog // the private stations' "listener dropped" lines
 }
 
 // Start scans the folder and, in radio mode, starts the station; it
@@ -87,6 +88,8 @@ func (m *Mountpoint) Start(ctx context.Context) {
 	m.ctx = ctx
 	m.started = m.Station.withDefaults().Clock.Now()
 	m.private = map[*Station]*FolderSource{}
+	privateCfg := m.privateConfig()
+	m.drops = newDropLog(privateCfg.Logger.With("route", m.Route), &privateCfg)
 	_, _ = m.scan() // logged; Ready and WaitReady tell the outcome
 	if !m.Individual {
 		order := playlist.NewOrder(m.Library, m.Shuffle, nil)
@@ -205,21 +208,61 @@ func (m *Mountpoint) saveLoop(ctx context.Context, order *playlist.Order) {
 	}
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
+	saver := stateSaver{m: m, order: order}
 	for {
 		select {
 		case <-ctx.Done():
-			m.saveState(order)
+			saver.save()
 			return
 		case <-t.C:
-			m.saveState(order)
+			saver.save()
 		}
 	}
 }
 
-func (m *Mountpoint) saveState(order *playlist.Order) {
+// stateSaver saves the radio position and logs a failure once, and again
+// only when the failure changes: a read-only state dir would otherwise
+// log a warning every 5 s for as long as the server runs.
+type stateSaver struct {
+	m       *Mountpoint
+	order   *playlist.Order
+	failing string // what went wrong at the last save; "" if it worked
+}
+
+func (sv *stateSaver) save() {
+	err := sv.m.saveState(sv.order)
+	failing := ""
+	if err != nil {
+		failing = failureKind(err)
+	}
+	switch {
+	case err != nil && failing != sv.failing:
+		sv.m.Logger.Warn("saving station state failed", "route", sv.m.Route, "reason", err.Error())
+	case err == nil && sv.failing != "":
+		sv.m.Logger.Info("saving station state works again", "route", sv.m.Route)
+	}
+	sv.failing = failing
+}
+
+// failureKind is err without the names of temporary files, which differ
+// at every attempt: the same failure gives the same kind.
+func failureKind(err error) string {
+	var pathErr *os.PathError
+	var linkErr *os.LinkError
+	switch {
+	case errors.As(err, &linkErr):
+		return linkErr.Op + ": " + linkErr.Err.Error()
+	case errors.As(err, &pathErr):
+		return pathErr.Op + ": " + pathErr.Err.Error()
+	}
+	return err.Error()
+}
+
+// saveState writes the radio position; nil if there is none yet.
+func (m *Mountpoint) saveState(order *playlist.Order) error {
 	pos, ok := m.radio.resumeAt()
 	if !ok {
-		return
+		return nil
 	}
 	st := order.Snapshot()
 	// The order has moved on to preloaded tracks; what matters is the
@@ -228,9 +271,7 @@ func (m *Mountpoint) saveState(order *playlist.Order) {
 	if i := indexOf(st.Order, pos.Rel); i >= 0 {
 		st.Pos = i + 1
 	}
-	if err := playlist.SaveState(m.StatePath, st); err != nil {
-		m.Logger.Warn("saving station state failed", "route", m.Route, "reason", err.Error())
-	}
+	return playlist.SaveState(m.StatePath, st)
 }
 
 func indexOf(list []string, s string) int {
@@ -303,6 +344,7 @@ func (m *Mountpoint) joinPrivate(req JoinRequest) error {
 	st := New(cfg, m.sources(src)...)
 	st.stopWhenEmpty = true
 	st.prefill = cfg.nominalBurst()
+	st.drops, st.ownDropLines = m.drops, false
 	m.mu.Lock()
 	if m.ctx.Err() != nil {
 		m.mu.Unlock()
@@ -321,7 +363,10 @@ func (m *Mountpoint) joinPrivate(req JoinRequest) error {
 		delete(m.private, st)
 		m.count.absorb(&st.count)
 		m.mu.Unlock()
-		m.count.listeners.Add(-1)
+		if m.count.listeners.Add(-1) == 0 {
+			// No private station is left to tick: write what was folded.
+			m.drops.flush(cfg.Clock.Now(), true)
+		}
 	})
 	return st.Join(req)
 }

@@ -72,10 +72,18 @@ func (sh *shard) run(ctx context.Context) {
 		case <-sh.wake:
 			sh.writeAll(sc)
 		case <-tick.C:
-			sh.writeAll(sc)
+			sh.tick(sc)
 		}
 	}
 	sh.shutdown()
+}
+
+// tick is the shard's once-a-second round: timeouts fire while nothing is
+// published, and folded "listener dropped" lines whose interval is over
+// are written.
+func (sh *shard) tick(sc *scratch) {
+	sh.writeAll(sc)
+	sh.st.drops.flush(sh.st.clock.Now(), false)
 }
 
 // shutdown refuses new listeners and closes every one the shard has.

@@ -115,6 +115,11 @@ type Station struct {
 	sources []Source
 	wake    chan struct{} // Feed.Ready: a source has a track
 	count   counters
+	// drops writes the "listener dropped" lines, folded per interval;
+	// shared by the private stations of an individual route, whose
+	// mountpoint then writes what is left when its last one ends.
+	drops        *dropLog
+	ownDropLines bool
 
 	// A listener's private station (Mountpoint, individual mode) releases
 	// its burst at once and ends when its listener leaves. Set before Run.
@@ -146,7 +151,15 @@ type Station struct {
 	// sub-nanosecond rest so long streams do not drift. Player only.
 	pts time.Duration
 	rem int64
+	// lastTrackLine and foldedTracks rate-limit "track started": a folder
+	// of tiny files would otherwise log many lines a second. Player only.
+	lastTrackLine time.Time
+	foldedTracks  int
 }
+
+// trackLineInterval is the least time between two "track started" lines
+// of one station; the tracks started in between are counted in the next.
+const trackLineInterval = time.Second
 
 // ErrStopped is returned by Join after the station has stopped.
 var ErrStopped = errors.New("station stopped")
@@ -167,6 +180,7 @@ func New(cfg Config, sources ...Source) *Station {
 		done:    make(chan struct{}),
 		writers: map[*listener]struct{}{},
 	}
+	s.drops, s.ownDropLines = newDropLog(s.log, &cfg), true
 	for range cfg.Shards {
 		s.shards = append(s.shards, newShard(s))
 	}
@@ -209,6 +223,9 @@ func (s *Station) Run(ctx context.Context) {
 	stop()
 	wg.Wait()
 	s.stopWriters()
+	if s.ownDropLines {
+		s.drops.flush(s.clock.Now(), true)
+	}
 }
 
 // guard runs fn, and runs it again after a panic (recovered, logged,
@@ -333,7 +350,9 @@ func (s *Station) play(ctx context.Context, t *Track, prio int) (next *Track, ne
 	for {
 		f, ferr := t.Frames.Next()
 		if ferr != nil {
-			if !errors.Is(ferr, io.EOF) {
+			// A stopping station (its listener left, or shutdown) kills
+			// its encoder: that error is the cancellation, not the file's.
+			if !errors.Is(ferr, io.EOF) && ctx.Err() == nil {
 				s.log.Warn("track ended early", "path", info.Path, "title", info.Display, "reason", ferr.Error())
 				if s.cfg.OnSkip != nil {
 					s.cfg.OnSkip(info.Path, ferr)
@@ -439,7 +458,7 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 	s.ring.Append(blk)
 	s.count.played.Store(int64(s.pts))
 	if started {
-		s.log.Info("track started", "title", info.Display, "path", info.Path)
+		s.logTrackStarted(info)
 		if s.cfg.OnTrack != nil {
 			s.cfg.OnTrack(info)
 		}
@@ -449,6 +468,23 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 	}
 	s.published.fire()
 	return nil
+}
+
+// logTrackStarted writes "track started" at most once per
+// trackLineInterval; a line after a quiet spell says how many tracks
+// started unlogged since the previous one.
+func (s *Station) logTrackStarted(info *TrackInfo) {
+	now := s.clock.Now()
+	if !s.lastTrackLine.IsZero() && now.Sub(s.lastTrackLine) < trackLineInterval {
+		s.foldedTracks++
+		return
+	}
+	if s.foldedTracks > 0 {
+		s.log.Info("track started", "title", info.Display, "path", info.Path, "unlogged_since_last_line", s.foldedTracks)
+	} else {
+		s.log.Info("track started", "title", info.Display, "path", info.Path)
+	}
+	s.lastTrackLine, s.foldedTracks = now, 0
 }
 
 // BurstDelay is how far behind live a listener joining now starts (see

@@ -2,8 +2,13 @@ package mount
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +91,81 @@ func TestWAVBetweenMP3sHasNoGap(t *testing.T) {
 	stop() // the pacer belongs to the station goroutine until it ends
 	if st.pacer.Forgiven != 0 {
 		t.Fatalf("the schedule skipped %v: a gap at a track change", st.pacer.Forgiven)
+	}
+}
+
+// realTimeFFmpeg is the real ffmpeg made to read its input at the speed of
+// playback (-re), as an encoder on a busy server is: a station whose burst
+// is longer than what ffmpeg has produced spends its time waiting for the
+// encoder's next frame.
+func realTimeFFmpeg(t *testing.T) string {
+	t.Helper()
+	ffmpeg := testmedia.RequireTool(t, "ffmpeg")
+	script := filepath.Join(t.TempDir(), "ffmpeg-realtime")
+	body := "#!/bin/sh\nexec '" + ffmpeg + "' -re \"$@\"\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return script
+}
+
+// A listener leaving an individual-mode station in the middle of a
+// transcoded track stops its private station, which kills the encoder:
+// that is a cancellation, not a broken file, so nothing reaches Sentry
+// (OnSkip) and nothing is logged as a warning.
+func TestLeavingDuringTranscodedTrackIsNotAnError(t *testing.T) {
+	ffmpeg := realTimeFFmpeg(t)
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "long.wav", testmedia.WAV(60, 8000, 1, 16))
+	logs := &logRecorder{}
+	// A 5 s burst is prefilled at once: the player is still waiting on the
+	// encoder when the listener hangs up.
+	var skipsMu sync.Mutex
+	var skips []error
+	m := &Mountpoint{
+		Route: "/solo", Individual: true,
+		Station: Config{
+			Burst: 5 * time.Second, PublishInterval: 50 * time.Millisecond,
+			Logger: logs.logger(),
+			OnSkip: func(_ string, err error) {
+				skipsMu.Lock()
+				defer skipsMu.Unlock()
+				skips = append(skips, err)
+			},
+		},
+		Decoder: Decoder{Transcode: transcode.Options{FFmpegPath: ffmpeg}},
+		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+		Logger:  logs.logger(),
+	}
+	stop := startMount(t, m)
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, srv := dialPair(t, ln)
+	left := make(chan struct{})
+	head := []byte("H\r\n\r\n")
+	if err := m.Join(JoinRequest{Conn: srv, Head: head, Remote: "test", UserAgent: "test", OnLeave: func() { close(left) }}); err != nil {
+		t.Fatal(err)
+	}
+	// Hear some of the track, then hang up mid-track.
+	client.SetReadDeadline(time.Now().Add(15 * time.Second))
+	if _, err := io.ReadFull(client, make([]byte, len(head)+4000)); err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	<-left
+	m.Wait() // the private station has stopped: nothing else runs here
+	stop()
+
+	skipsMu.Lock()
+	defer skipsMu.Unlock()
+	if len(skips) > 0 {
+		t.Errorf("a listener leaving was reported as a bad file: %v", skips)
+	}
+	for _, rec := range logs.atLeast(slog.LevelWarn) {
+		reason, _ := attr(rec, "reason")
+		t.Errorf("logged %s %q (reason %v) when a listener left", rec.Level, rec.Message, reason)
 	}
 }
