@@ -51,6 +51,10 @@ type Config struct {
 	Location         string        `toml:"location"`         // shown on the status page (Icecast's <location>)
 	MaxListeners     int           `toml:"max_listeners"`    // over all stations; 0 = unlimited
 	MaxConnsPerIP    int           `toml:"max_conns_per_ip"` // 0 = unlimited
+	// MaxPrivateStreams caps the private streams of all individual-mode
+	// stations together (each is a station of its own, maybe an ffmpeg
+	// process); 0 = unlimited.
+	MaxPrivateStreams int `toml:"max_private_streams"`
 	// TLSCert, TLSKey and TLSPort are all set (HTTPS on TLSPort) or all empty.
 	TLSCert     string     `toml:"tls_cert"`
 	TLSKey      string     `toml:"tls_key"`
@@ -90,7 +94,10 @@ type Station struct {
 	Transcode       string      `toml:"transcode"`     // "auto" or "always"
 	Extensions      []string    `toml:"extensions"`    // played through ffmpeg besides .mp3 and .wav
 	MaxListeners    int         `toml:"max_listeners"` // 0 = unlimited
-	HistorySize     int         `toml:"history_size"`  // recently played tracks kept for /history
+	// MaxPrivateStreams caps this station's private streams in individual
+	// mode; 0 = unlimited.
+	MaxPrivateStreams int `toml:"max_private_streams"`
+	HistorySize       int `toml:"history_size"` // recently played tracks kept for /history
 }
 
 // Defaults returns the built-in value of every top-level setting. Stations

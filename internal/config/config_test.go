@@ -129,6 +129,9 @@ func TestDefaults(t *testing.T) {
 		c.Admin != "admin@localhost" || c.Location != "Earth" {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
+	if c.MaxPrivateStreams != 200 {
+		t.Errorf("max_private_streams = %d, want 200: individual mode is bounded by default", c.MaxPrivateStreams)
+	}
 	if len(d.Stations) != 0 || len(d.Warnings) != 0 {
 		t.Errorf("Defaults() has stations or warnings: %+v", d)
 	}
@@ -136,6 +139,7 @@ func TestDefaults(t *testing.T) {
 		Route: "/", Dir: "/app/audio", Name: "audio-streamer /", Description: "Stream /", Genre: "Various",
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{Bytes: 65536}, Metaint: 16000,
 		ICYCharset: icy.UTF8, Bitrate: 128, SampleRate: 44100, Channels: 2, Transcode: "auto", HistorySize: 100,
+		MaxPrivateStreams: 50,
 	}
 	if len(c.Stations) != 1 || !reflect.DeepEqual(c.Stations[0], want) {
 		t.Errorf("stations = %+v, want only %+v", c.Stations, want)
@@ -219,6 +223,15 @@ func TestErrors(t *testing.T) {
 			want: `config: write_timeout: "0s" from PATH:1: expected a duration 1s..1h like "10s"`, line: 1},
 		{name: "negative rescan", file: "rescan_interval = \"-1s\"\n",
 			want: `config: rescan_interval: "-1s" from PATH:1: expected "0" (off) or a duration 1s..24h like "30s"`, line: 1},
+		// private stream caps
+		{name: "negative station max_private_streams", file: "[[station]]\nroute = \"/solo\"\nmode = \"individual\"\nmax_private_streams = -1\n",
+			want: `config: station.max_private_streams: "-1" from PATH:4: expected an integer >= 0`, line: 4},
+		{name: "string max_private_streams", file: "port = 8000\nmax_private_streams = \"many\"\n",
+			want: `config: max_private_streams: "many" from PATH:2: expected an integer >= 0`, line: 2},
+		{name: "max_private_streams from flag", args: []string{"--max-private-streams", "-5"},
+			want: `config: max_private_streams: "-5" from flag --max-private-streams: expected an integer >= 0`},
+		{name: "max_private_streams from env", env: map[string]string{"MAX_PRIVATE_STREAMS": "lots"},
+			want: `config: max_private_streams: "lots" from env MAX_PRIVATE_STREAMS: expected an integer >= 0`},
 		// directory routes
 		{name: "invalid JSON in env", env: map[string]string{"DIRECTORY_ROUTES": `{"humor": `},
 			want: `config: DIRECTORY_ROUTES from env: invalid JSON: unexpected EOF`},
@@ -565,6 +578,7 @@ mode = "radio"
 shuffle = true
 bitrate = 64
 max_listeners = 3
+max_private_streams = 0
 burst = 0
 icy_charset = "ISO-8859-1"
 extensions = ["FLAC", ".ogg", "flac"]
@@ -576,7 +590,7 @@ extensions = ["FLAC", ".ogg", "flac"]
 		Route: "/plain", Dir: "/plain", Name: "audio-streamer /plain", Description: "Stream /plain", Genre: "Various",
 		Mode: config.ModeIndividual, Shuffle: false, Burst: config.Burst{Duration: 4 * time.Second}, Metaint: 8192,
 		ICYCharset: icy.UTF8, Bitrate: 192, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 10,
-		HistorySize: 100,
+		HistorySize: 100, MaxPrivateStreams: 50,
 	}
 	if !reflect.DeepEqual(plain, wantPlain) {
 		t.Errorf("inherited station\n got %+v\nwant %+v", plain, wantPlain)
@@ -678,6 +692,7 @@ func TestEnvValues(t *testing.T) {
 			}},
 		{"listener limits", map[string]string{"MAX_LISTENERS": "5000", "MAX_CONNS_PER_IP": "4"},
 			func(c *config.Config) bool { return c.MaxListeners == 5000 && c.MaxConnsPerIP == 4 }},
+		{"MAX_PRIVATE_STREAMS", map[string]string{"MAX_PRIVATE_STREAMS": "0"}, func(c *config.Config) bool { return c.MaxPrivateStreams == 0 }},
 		{"TLS", map[string]string{"TLS_CERT": "/c.pem", "TLS_KEY": "/k.pem", "TLS_PORT": "8443"},
 			func(c *config.Config) bool { return c.TLSCert == "/c.pem" && c.TLSKey == "/k.pem" && c.TLSPort == 8443 }},
 		{"SERVER_ADMIN and SERVER_LOCATION", map[string]string{"SERVER_ADMIN": "ops@example.org", "SERVER_LOCATION": "Berlin"},
@@ -777,7 +792,7 @@ func TestEnvNames(t *testing.T) {
 	want := []string{"ADMIN_TOKEN", "AUDIO_DIR", "AUDIO_STREAMER_CONFIG", "AUDIO_STREAM_ROUTES", "BITRATE",
 		"BUFFER_SIZE", "BURST", "DIRECTORY_ROUTES", "ENVIRONMENT", "FFMPEG_PATH", "HEADER_TIMEOUT", "HOST",
 		"LOG_FORMAT", "LOG_LEVEL", "MAX_CLIENTS", "MAX_CONNS_PER_IP", "MAX_LISTENERS", "MAX_PRELOAD_TRACKS",
-		"PORT", "PUBLISH_INTERVAL", "RESCAN_INTERVAL", "SENTRY_DSN", "SERVER_ADMIN", "SERVER_LOCATION",
+		"MAX_PRIVATE_STREAMS", "PORT", "PUBLISH_INTERVAL", "RESCAN_INTERVAL", "SENTRY_DSN", "SERVER_ADMIN", "SERVER_LOCATION",
 		"SHUFFLE", "STATE_DIR", "STREAM_MODE", "TLS_CERT", "TLS_KEY", "TLS_PORT", "WRITE_TIMEOUT"}
 	if got := config.EnvNames(); !slices.Equal(got, want) {
 		t.Errorf("EnvNames() = %q\nwant %q", got, want)

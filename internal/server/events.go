@@ -69,7 +69,7 @@ func (s *Server) events(ctx *fasthttp.RequestCtx) {
 	}
 	ip := ctx.RemoteIP().String()
 	if why := s.eventConns.acquire(ip, s.maxEventStreams(), s.maxEventStreamsPerIP()); why != "" {
-		s.refuse(ctx, fasthttp.StatusServiceUnavailable, why)
+		s.reply(ctx, fasthttp.StatusServiceUnavailable, why)
 		return
 	}
 	sch, h := scheme(ctx), host(ctx)

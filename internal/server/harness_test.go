@@ -33,6 +33,10 @@ type stationSpec struct {
 	// writeTimeout is the stations' WriteTimeout; 0: 10 s.
 	writeTimeout time.Duration
 	onTrack      func(*mount.TrackInfo)
+	onUnplayable func(path string)
+	// serverPrivateStreams is the top-level max_private_streams the
+	// station is built with; 0: the default.
+	serverPrivateStreams int
 }
 
 // harness is a running server with its stations on a loopback port.
@@ -62,7 +66,11 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 		cfg.PublishInterval = cmp.Or(sp.publish, 50*time.Millisecond)
 		cfg.WriteTimeout = cmp.Or(sp.writeTimeout, 10*time.Second)
 		cfg.RescanInterval = sp.rescan
+		cfg.MaxPrivateStreams = cmp.Or(sp.serverPrivateStreams, cfg.MaxPrivateStreams)
 		deps := station.Deps{}
+		if sp.onUnplayable != nil {
+			deps.OnUnplayable = func(_, path string) { sp.onUnplayable(path) }
+		}
 		if sp.onTrack != nil {
 			deps.OnTrack = func(_ string, ti *mount.TrackInfo) { sp.onTrack(ti) }
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -22,13 +23,16 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 	// One snapshot per station: Stats walks every listener, and all series
 	// of a scrape should describe the same moment.
 	type sample struct {
-		route string
-		st    mount.Stats
-		ready bool
+		route      string
+		individual bool
+		st         mount.Stats
+		ready      bool
+		refused    *refusalCounts
 	}
 	var samples []sample
 	for _, st := range s.sortedStations() {
-		samples = append(samples, sample{st.Profile().Route, st.Stats(), st.Ready()})
+		p := st.Profile()
+		samples = append(samples, sample{p.Route, p.Mode == config.ModeIndividual, st.Stats(), st.Ready(), s.refusals[st]})
 	}
 	type series struct {
 		name, typ, help string
@@ -45,6 +49,12 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		{"audio_stream_slow_listeners_dropped_total", "counter", "Listeners dropped for falling behind the buffer.", func(x sample) float64 { return float64(x.st.SlowDropped) }},
 		{"audio_stream_write_timeouts_total", "counter", "Listeners dropped for accepting no data within the write timeout.", func(x sample) float64 { return float64(x.st.TimeoutDrops) }},
 		{"audio_stream_panics_total", "counter", "Station goroutines that panicked and were restarted (reported to Sentry).", func(x sample) float64 { return float64(x.st.Panics) }},
+		{"audio_stream_private_streams", "gauge", "Private streams running now (individual mode: one per listener; 0 in radio mode).", func(x sample) float64 {
+			if x.individual {
+				return float64(x.st.Listeners)
+			}
+			return 0
+		}},
 		{"audio_stream_ready", "gauge", "1 when the station is playing audio.", func(x sample) float64 {
 			if x.ready {
 				return 1
@@ -56,6 +66,13 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.typ)
 		for _, x := range samples {
 			fmt.Fprintf(&b, "%s{stream=%s} %s\n", m.name, strconv.Quote(x.route), strconv.FormatFloat(m.value(x), 'g', -1, 64))
+		}
+	}
+	const refusedName = "audio_stream_listeners_refused_total"
+	fmt.Fprintf(&b, "# HELP %s Listeners turned away with a 503, by reason.\n# TYPE %s counter\n", refusedName, refusedName)
+	for _, x := range samples {
+		for reason := range refusalKinds {
+			fmt.Fprintf(&b, "%s{stream=%s,reason=%q} %d\n", refusedName, strconv.Quote(x.route), reason.String(), x.refused[reason].Load())
 		}
 	}
 	gauge := func(name, help string, v float64) {

@@ -149,6 +149,10 @@ func checkStationSeries(t *testing.T, fams map[string]*promFamily, routes []stri
 		if !strings.HasPrefix(name, "audio_stream_") {
 			continue
 		}
+		if name == "audio_stream_listeners_refused_total" {
+			checkRefusalSeries(t, f, routes)
+			continue
+		}
 		if slices.Contains(serverWideFamilies, name) {
 			if len(f.samples) != 1 || len(f.samples[0].labels) != 0 {
 				t.Errorf("%s: want one unlabelled series, got %+v", name, f.samples)
@@ -201,5 +205,26 @@ func TestParsePrometheusRejects(t *testing.T) {
 	fams := parsePrometheus(t, []byte(good))
 	if fams["a"].help != "x y" || fams["a"].typ != "gauge" || fams["a"].samples[0].labels["t"] != "q\"\\\n" || fams["a"].samples[0].value != 1.5e6 {
 		t.Errorf("%+v", fams["a"])
+	}
+}
+
+// checkRefusalSeries: the refusal counter has one series per station and
+// reason (zeros included, so rates work from the first refusal on).
+func checkRefusalSeries(t *testing.T, f *promFamily, routes []string) {
+	t.Helper()
+	perRoute := map[string]int{}
+	for _, s := range f.samples {
+		if len(s.labels) != 2 || s.labels["reason"] == "" {
+			t.Errorf("audio_stream_listeners_refused_total: labels %v, want stream and reason", s.labels)
+		}
+		perRoute[s.labels["stream"]]++
+	}
+	for _, r := range routes {
+		if perRoute[r] != int(refusalKinds) {
+			t.Errorf("audio_stream_listeners_refused_total{stream=%q}: %d series, want one per reason (%d)", r, perRoute[r], refusalKinds)
+		}
+	}
+	if len(perRoute) != len(routes) {
+		t.Errorf("audio_stream_listeners_refused_total: streams %v, want %q", perRoute, routes)
 	}
 }

@@ -64,13 +64,18 @@ type Server struct {
 	MaxEventStreams, MaxEventStreamsPerIP int
 	EventsWriteTimeout                    time.Duration
 
-	byRoute  map[string]Station
-	started  time.Time
-	http     *fasthttp.Server
-	perIP    connsPerIP // open stream connections per address (counted only with MaxConnsPerIP)
-	tlsProbe atomic.Uint64
-	badReqs  atomic.Uint64
-	stats    statsCache // per-station Stats shared by /events and the status endpoints
+	byRoute map[string]Station
+	started time.Time
+	http    *fasthttp.Server
+	perIP   connsPerIP // open stream connections per address (counted only with MaxConnsPerIP)
+	// private counts admitted private streams; maxPrivateStreams is the
+	// cap over all individual-mode stations (from their profiles, 0: none).
+	private           privateStreams
+	maxPrivateStreams int
+	refusals          map[Station]*refusalCounts
+	tlsProbe          atomic.Uint64
+	badReqs           atomic.Uint64
+	stats             statsCache // per-station Stats shared by /events and the status endpoints
 
 	eventConns eventStreams // open /events connections
 	// eventsDropped, if set, is called when an /events write fails (tests
@@ -136,12 +141,15 @@ func (s *Server) init() error {
 	s.started = time.Now()
 	s.byRoute = map[string]Station{}
 	s.rescanners = map[Station]*rescanner{}
+	s.refusals = map[Station]*refusalCounts{}
+	s.maxPrivateStreams = serverPrivateStreamCap(s.Stations)
 	for _, st := range s.Stations {
 		if _, dup := s.byRoute[st.Profile().Route]; dup {
 			return fmt.Errorf("server: route %s configured twice", st.Profile().Route)
 		}
 		s.byRoute[st.Profile().Route] = st
 		s.rescanners[st] = &rescanner{queued: s.reloadQueued}
+		s.refusals[st] = &refusalCounts{}
 	}
 	s.http = &fasthttp.Server{
 		Handler:               s.recoverHandler(s.handle),

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -28,25 +29,41 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 	}
 	set := st.Profile()
 	if !st.Ready() {
-		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: station %s has no playable audio yet. It starts by itself when a playable file appears.", set.Route))
+		s.refuse(ctx, st, refusedNoAudio, fmt.Sprintf("station %s has no playable audio yet. It starts by itself when a playable file appears.", set.Route))
 		return
 	}
 	if set.MaxListeners > 0 && st.Listeners() >= set.MaxListeners {
-		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: station %s is full (%d listeners)", set.Route, set.MaxListeners))
+		s.refuse(ctx, st, refusedStationListeners, fmt.Sprintf("station %s is full (%d listeners)", set.Route, set.MaxListeners))
 		return
 	}
 	if s.MaxListeners > 0 && s.totalListeners() >= s.MaxListeners {
-		s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: server is full (%d listeners)", s.MaxListeners))
+		s.refuse(ctx, st, refusedServerListeners, fmt.Sprintf("server is full (%d listeners)", s.MaxListeners))
 		return
 	}
-	ip := ctx.RemoteIP().String()
-	release := func() {}
-	if s.MaxConnsPerIP > 0 {
-		if !s.perIP.acquire(ip, s.MaxConnsPerIP) {
-			s.refuse(ctx, fasthttp.StatusServiceUnavailable, fmt.Sprintf("503 Service Unavailable: too many connections from %s (limit %d)", ip, s.MaxConnsPerIP))
+	// Slots are taken before the connection is handed over and given back
+	// when the station closes it (HEAD: at once).
+	var releases []func()
+	release := func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	if set.Mode == config.ModeIndividual {
+		give, refused, why := s.private.acquire(st, set.MaxPrivateStreams, s.maxPrivateStreams)
+		if give == nil {
+			s.refuse(ctx, st, refused, why)
 			return
 		}
-		release = func() { s.perIP.release(ip) }
+		releases = append(releases, give)
+	}
+	ip := ctx.RemoteIP().String()
+	if s.MaxConnsPerIP > 0 {
+		if !s.perIP.acquire(ip, s.MaxConnsPerIP) {
+			release()
+			s.refuse(ctx, st, refusedConnsPerIP, fmt.Sprintf("too many connections from %s (limit %d)", ip, s.MaxConnsPerIP))
+			return
+		}
+		releases = append(releases, func() { s.perIP.release(ip) })
 	}
 
 	ua := ctx.Request.Header.UserAgent()
@@ -105,9 +122,15 @@ func sendBuffer(burst time.Duration, kbps int) int {
 	return max(b+b/4, minSendBuffer)
 }
 
-// refuse answers on the hijacked connection too, so the status line and
+// refuse turns a listener of st away with a 503 saying why, and counts it.
+func (s *Server) refuse(ctx *fasthttp.RequestCtx, st Station, reason refusal, why string) {
+	s.refusals[st][reason].Add(1)
+	s.reply(ctx, fasthttp.StatusServiceUnavailable, "503 Service Unavailable: "+why)
+}
+
+// reply answers on the hijacked connection too, so the status line and
 // headers are exactly Icecast-like and the connection is closed.
-func (s *Server) refuse(ctx *fasthttp.RequestCtx, code int, msg string) {
+func (s *Server) reply(ctx *fasthttp.RequestCtx, code int, msg string) {
 	resp := icy.ErrorResponse(nil, code, msg)
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) { writeAndClose(c, resp) })

@@ -47,6 +47,9 @@ type Deps struct {
 	// OnTrack, if set, is told when a station starts a track on its live
 	// edge (tests wait on it instead of polling).
 	OnTrack func(route string, t *mount.TrackInfo)
+	// OnUnplayable, if set, is told when a station has remembered a file
+	// as unplayable (tests wait on it).
+	OnUnplayable func(route, path string)
 }
 
 // Profile is what listeners and status pages are told about a station: no
@@ -66,6 +69,10 @@ type Profile struct {
 	Metaint                       int
 	LegacyICYStatus               bool
 	MaxListeners                  int // 0 = unlimited
+	// MaxPrivateStreams caps this station's private streams in individual
+	// mode, ServerMaxPrivateStreams those of all individual-mode stations
+	// together (the server applies it); 0 = unlimited.
+	MaxPrivateStreams, ServerMaxPrivateStreams int
 }
 
 // Station is one configured route, built and ready to Start.
@@ -74,6 +81,7 @@ type Station struct {
 	profile  Profile
 	demo     bool
 	mount    *mount.Mountpoint
+	broken   *unplayable
 }
 
 // BuildAll builds every configured station, in configuration order. When
@@ -144,13 +152,19 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		Shards: min(runtime.GOMAXPROCS(0), 4),
 		Logger: log,
 	}
-	if rep := deps.Reporter; rep != nil {
-		mc.OnSkip = func(path string, err error) {
-			if deps.FFmpeg != nil && errors.Is(err, deps.FFmpeg) {
-				return // said once at startup (WarnUnplayable)
-			}
-			rep.Error(fmt.Errorf("skipped %s: %w", path, err), map[string]string{"route": route, "path": path})
+	broken := &unplayable{decoder: decoder, ffmpegMissing: deps.FFmpeg != nil}
+	if deps.OnUnplayable != nil {
+		broken.marked = func(path string) { deps.OnUnplayable(route, path) }
+	}
+	rep := deps.Reporter
+	mc.OnSkip = func(path string, err error) {
+		broken.mark(path)
+		if rep == nil || deps.FFmpeg != nil && errors.Is(err, deps.FFmpeg) {
+			return // said once at startup (WarnUnplayable)
 		}
+		rep.Error(fmt.Errorf("skipped %s: %w", path, err), map[string]string{"route": route, "path": path})
+	}
+	if rep != nil {
 		mc.OnPanic = func(v any, _ []byte) { rep.Panic(v, map[string]string{"route": route}) }
 	}
 	if deps.OnTrack != nil {
@@ -166,17 +180,20 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		Charset: set.ICYCharset,
 		Logger:  log,
 	}
+	broken.lib = mp.Library
 	if cfg.StateDir != "" {
 		mp.StatePath = filepath.Join(cfg.StateDir, stateName(route))
 	}
 	return &Station{
 		settings: set,
 		mount:    mp,
+		broken:   broken,
 		profile: Profile{
 			Route: route, Name: set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL,
 			Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
 			Channels: set.Channels, Metaint: set.Metaint, LegacyICYStatus: set.LegacyICYStatus,
-			MaxListeners: set.MaxListeners,
+			MaxListeners: set.MaxListeners, MaxPrivateStreams: set.MaxPrivateStreams,
+			ServerMaxPrivateStreams: cfg.MaxPrivateStreams,
 		},
 	}, nil
 }
@@ -255,8 +272,16 @@ func (s *Station) Wait() { s.mount.Wait() }
 // WaitReady returns nil once a new listener would get audio, or ctx's error.
 func (s *Station) WaitReady(ctx context.Context) error { return s.mount.WaitReady(ctx) }
 
-// Ready reports whether a new listener would get audio now.
-func (s *Station) Ready() bool { return s.mount.Ready() }
+// Ready reports whether a new listener would get audio now. An
+// individual-mode station is not ready while every file of its folder is
+// known not to play (or needs the missing ffmpeg): its listeners would get
+// silence.
+func (s *Station) Ready() bool {
+	if !s.mount.Ready() {
+		return false
+	}
+	return !s.mount.Individual || s.broken.anyPlayable()
+}
 
 // Join hands a listener's connection to the station, which owns it from
 // then on (see mount.JoinRequest).

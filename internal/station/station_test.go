@@ -269,3 +269,33 @@ func stateFileOf(t *testing.T, files []os.DirEntry, dir, track string) string {
 	t.Errorf("no state file holds %s", track)
 	return ""
 }
+
+// TestIndividualStationNeedingMissingFFmpegIsNotReady: an individual-mode
+// station whose every file needs ffmpeg, which is missing, would give
+// each listener silence, so it is not ready (503, /readyz); an MP3 beside
+// them makes it ready.
+func TestIndividualStationNeedingMissingFFmpegIsNotReady(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "a.wav", testmedia.WAV(1, 44100, 2, 16))
+	cfg := load(t, map[string]string{"AUDIO_DIR": dir, "STREAM_MODE": "individual"})
+	st, err := station.Build(cfg, cfg.Stations[0], station.Deps{FFmpeg: errors.New("ffmpeg: not found")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer func() { cancel(); st.Wait() }()
+	st.Start(ctx)
+	if err := st.WaitReady(ctx); err != nil { // the scan found the file
+		t.Fatal(err)
+	}
+	if st.Ready() {
+		t.Error("ready with only a WAV and no ffmpeg")
+	}
+	testmedia.WriteFile(t, dir, "b.mp3", testmedia.Frames(100))
+	if _, err := st.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if !st.Ready() {
+		t.Error("not ready with a playable MP3")
+	}
+}
