@@ -45,6 +45,9 @@ type FolderSource struct {
 	// resume starts the first track, if it is resume.Rel, at resume.Offset.
 	resume resumePoint
 	hooks  folderHooks
+	// bad is shared by the sources of one mountpoint (nil: the source's
+	// own).
+	bad *badFiles
 
 	once sync.Once
 	list trackList
@@ -84,8 +87,10 @@ type trackList interface {
 	// Next returns the next file (absolute path and path relative to the
 	// folder); ok is false when nothing is playable.
 	Next() (path, rel string, ok bool)
-	// Bad marks a file that could not be played.
-	Bad(rel string)
+	// Bad marks the file Next returned last as unplayable; false means it
+	// was known to be (another source found it first), so it is not
+	// reported again.
+	Bad(rel string) (news bool)
 }
 
 func (f *FolderSource) init() {
@@ -96,7 +101,11 @@ func (f *FolderSource) init() {
 			if order == nil {
 				order = playlist.NewOrder(f.Library, false, nil)
 			}
-			f.list = orderTracks{lib: f.Library, order: order}
+			bad := f.bad
+			if bad == nil {
+				bad = &badFiles{}
+			}
+			f.list = &orderTracks{lib: f.Library, order: order, bad: bad}
 		}
 		f.demand = make(chan struct{}, 1)
 		f.poke = make(chan struct{}, 1)
@@ -235,8 +244,9 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 			if errors.Is(err, errResumedAtEnd) {
 				continue // the next track, as if the server had not stopped
 			}
-			f.list.Bad(rel)
-			feed.Skip(path, err)
+			if f.list.Bad(rel) {
+				feed.Skip(path, err)
+			}
 			continue
 		}
 		backoff = time.Second
@@ -324,6 +334,18 @@ func (f *FolderSource) openBounded(ctx context.Context, path, rel string, offset
 		return r.t, nil
 	case <-timer.C:
 	case <-ctx.Done():
+		// The open sees its context end (an encoder is killed and reaped):
+		// wait for that, so nothing it made outlives the station, unless
+		// the open is stuck in the kernel.
+		cancel()
+		select {
+		case r := <-done:
+			if r.t != nil {
+				closeTrack(r.t)
+			}
+			return nil, ctx.Err()
+		case <-time.After(openShutdownGrace):
+		}
 	}
 	mu.Lock()
 	abandoned = true
@@ -338,6 +360,10 @@ func (f *FolderSource) openBounded(ctx context.Context, path, rel string, offset
 // defaultOpenTimeout bounds opening a track (and starting its encoder):
 // far above a healthy disk or ffmpeg start, short enough to keep playing.
 const defaultOpenTimeout = 10 * time.Second
+
+// openShutdownGrace is how long a stopping station waits for an open in
+// progress to give up, before leaving it to close what it made by itself.
+const openShutdownGrace = 2 * time.Second
 
 var errOpenTimeout = errors.New("opening the file timed out")
 
@@ -426,24 +452,44 @@ func (ff *fileFrames) Next() (Frame, error) {
 func (ff *fileFrames) Offset() int64 { return ff.fr.Offset() }
 
 // orderTracks adapts a play order to the source: only files the library
-// still lists are ever opened, and only below its folder.
+// still lists are ever opened, and only below its folder; files the
+// mountpoint knows to be bad are passed over without opening them. Used
+// by the source's Run goroutine only.
 type orderTracks struct {
 	lib   *playlist.Library
 	order *playlist.Order
+	bad   *badFiles
+	last  playlist.Track // what Next returned last, for Bad
 }
 
-func (o orderTracks) Next() (string, string, bool) {
-	for range 3 { // a track removed since the order was made: take the next
+func (o *orderTracks) Next() (string, string, bool) {
+	removed := 0
+	for removed < 3 { // a track removed since the order was made: take the next
 		t, ok := o.order.Next()
 		if !ok {
 			return "", "", false
 		}
+		if o.bad.known(t) {
+			// Marked in this order too, so it is not offered again; a
+			// finite number of these, as each is marked once.
+			o.order.Skip(t.Rel)
+			continue
+		}
 		// Abs is "" for a path that would leave the folder.
 		if p := o.lib.Abs(t); p != "" && o.lib.Contains(t.Rel) {
+			o.last = t
 			return p, t.Rel, true
 		}
+		removed++
 	}
 	return "", "", false
 }
 
-func (o orderTracks) Bad(rel string) { o.order.Skip(rel) }
+func (o *orderTracks) Bad(rel string) bool {
+	o.order.Skip(rel)
+	t := o.last
+	if t.Rel != rel {
+		t = playlist.Track{Rel: rel}
+	}
+	return o.bad.mark(t)
+}

@@ -1,6 +1,7 @@
 package mount
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -41,6 +42,7 @@ func (s *Station) Join(req JoinRequest) (err error) {
 	s.count.join()
 	tcp, ok := shardConn(req.Conn)
 	if !ok {
+		s.capSendBuffer(req.Conn)
 		return s.startWriter(req.Conn, l)
 	}
 	settled := false // dropped, or handed to a shard
@@ -78,6 +80,42 @@ func (s *Station) Join(req JoinRequest) (err error) {
 	}
 	s.log.Debug("listener connected", "remote", req.Remote, "user_agent", req.UserAgent, "delay", l.joinDelay)
 	return nil
+}
+
+// minSendBuffer is the smallest kernel send buffer of a listener: a few
+// publish ticks of a 320 kbit/s stream.
+const minSendBuffer = 64 << 10
+
+// SendBuffer sizes a listener socket's send buffer: room for the burst
+// and then some, so the whole burst goes out in the first write. Left
+// alone, Linux grows it to megabytes on loopback and other large-MSS
+// paths, so a listener that stops reading soaks up minutes of audio (and
+// as much kernel memory) before its write timeout can start; with this it
+// is found within seconds.
+func SendBuffer(burst time.Duration, kbps int) int {
+	b := int(burst.Seconds() * float64(kbps) * 1000 / 8)
+	return max(b+b/4, minSendBuffer)
+}
+
+// capSendBuffer applies SendBuffer to the TCP socket under a listener the
+// shards cannot write (TLS; every listener off Linux), as the server does
+// for plain ones before Join: the writer only times out once the kernel
+// stops taking bytes, so an uncapped buffer would hide a stalled client
+// for minutes. The bitrate is the live edge's (128 kbit/s before any
+// audio).
+func (s *Station) capSendBuffer(conn net.Conn) {
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	tcp, ok := conn.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	kbps := 128
+	if tail := s.ring.Tail(); tail != nil && tail.Track != nil && tail.Track.Bitrate > 0 {
+		kbps = tail.Track.Bitrate
+	}
+	tcp.SetWriteBuffer(SendBuffer(s.BurstDelay(), kbps))
 }
 
 // newListener places a listener one burst delay behind live. Its delay is
@@ -170,6 +208,12 @@ func (s *Station) startWriter(conn net.Conn, l *listener) error {
 	go func() {
 		defer s.running.Done()
 		err := s.write(conn, l)
+		if tc, ok := conn.(*tls.Conn); ok && !errors.Is(err, errShutdown) {
+			// The stream is broken or stalled: tls.Conn.Close would first
+			// spend up to 5 s pushing close_notify into a socket that
+			// takes no bytes, holding it and this goroutine.
+			tc.NetConn().Close()
+		}
 		s.mu.Lock()
 		delete(s.writers, l)
 		s.retire(l)
@@ -196,7 +240,9 @@ func (s *Station) write(conn net.Conn, l *listener) error {
 			for _, sg := range segs {
 				bufs = append(bufs, sg.b)
 			}
-			conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			// Both directions: a TLS write may have to finish a handshake,
+			// which reads, and a client silent there is as stalled.
+			conn.SetDeadline(time.Now().Add(s.cfg.WriteTimeout))
 			n, err := bufs.WriteTo(conn)
 			l.commit(segs, int(n))
 			l.sent.Add(n)

@@ -55,6 +55,7 @@ type Mountpoint struct {
 	Logger    *slog.Logger
 
 	hooks folderHooks // tests only: given to every FolderSource made here
+	bad   badFiles    // shared by every FolderSource made here
 
 	ctx        context.Context
 	wg         sync.WaitGroup
@@ -116,7 +117,7 @@ func (m *Mountpoint) Wait() { m.wg.Wait() }
 func (m *Mountpoint) newFolder(order *playlist.Order) *FolderSource {
 	return &FolderSource{
 		Library: m.Library, Order: order, Decoder: m.Decoder, Charset: m.Charset,
-		Preload: m.Preload, OpenTimeout: m.OpenTimeout, hooks: m.hooks,
+		Preload: m.Preload, OpenTimeout: m.OpenTimeout, hooks: m.hooks, bad: &m.bad,
 	}
 }
 
@@ -284,12 +285,13 @@ func indexOf(list []string, s string) int {
 }
 
 // Ready reports whether a new listener would get audio now: the radio
-// station is playing, or (individual) the last scan found files.
+// station is playing, or (individual) the last scan found files and at
+// least one of them is not known to fail (nor needs a missing ffmpeg).
 func (m *Mountpoint) Ready() bool {
 	if m.radio != nil {
 		return m.radio.Ready()
 	}
-	return m.lastScanOK.Load()
+	return m.lastScanOK.Load() && m.bad.anyPlayable(m.Library, m.Decoder)
 }
 
 // WaitReady returns nil as soon as Ready is true, or ctx's error. It wakes

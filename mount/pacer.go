@@ -64,6 +64,16 @@ func (p *Pacer) Restart(pts time.Duration) {
 	p.started = true
 }
 
+// StartAhead starts the schedule with ahead of audio already due: the
+// audio at pts+ahead is due now, so what comes before it is released at
+// once. Catching up is allowed to release that much. It is the start, not
+// a gap, so nothing counts as forgiven.
+func (p *Pacer) StartAhead(pts, ahead time.Duration) {
+	p.base = p.Clock.Now().Add(-pts - ahead)
+	p.started = true
+	p.MaxCatchup = max(p.MaxCatchup, ahead)
+}
+
 // Release waits until the audio at pts is due and returns that due time.
 func (p *Pacer) Release(ctx context.Context, pts time.Duration) (time.Time, error) {
 	if !p.started {

@@ -127,8 +127,14 @@ func (r *Ring) BurstDelay(bytes int) time.Duration {
 	if t == nil || len(t.Data) == 0 {
 		return 0
 	}
-	frames := (int64(bytes)*int64(len(t.Frames)) + int64(len(t.Data))/2) / int64(len(t.Data))
-	return time.Duration(frames) * t.FrameDur
+	return framesTime(bytes, len(t.Frames), len(t.Data), t.FrameDur)
+}
+
+// framesTime converts bytes into a whole number of frames' time at the
+// rate of a block of frames frames in size bytes.
+func framesTime(bytes, frames, size int, frameDur time.Duration) time.Duration {
+	n := (int64(bytes)*int64(frames) + int64(size)/2) / int64(size)
+	return time.Duration(n) * frameDur
 }
 
 // TrackAt returns the track whose audio was on the live edge at t: with t

@@ -151,6 +151,9 @@ type Station struct {
 	// sub-nanosecond rest so long streams do not drift. Player only.
 	pts time.Duration
 	rem int64
+	// prerolled is set once the schedule has started with a burst in the
+	// past (see preroll). Player only.
+	prerolled bool
 	// lastTrackLine and foldedTracks rate-limit "track started": a folder
 	// of tiny files would otherwise log many lines a second. Player only.
 	lastTrackLine time.Time
@@ -435,6 +438,10 @@ func (s *Station) advance(f Frame) {
 // the ring and wakes the writers. keepPosition records where in its file
 // the block ends, for resuming after a restart.
 func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, first *bool, keepPosition bool) error {
+	if !s.prerolled {
+		s.prerolled = true
+		s.preroll(b)
+	}
 	due, err := s.pacer.Release(ctx, b.lastPTS)
 	if err != nil {
 		return err
@@ -468,6 +475,28 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 	}
 	s.published.fire()
 	return nil
+}
+
+// preroll starts the schedule with one burst delay of audio in the past,
+// as if the station had been playing already, so a listener joining in
+// its first seconds starts as far behind live as one joining later, and
+// no track's heard start (Started plus the burst delay) is in the future.
+// b is the first block, whose rate converts a burst in bytes. A private
+// station has prefilled its burst at Run already.
+func (s *Station) preroll(b *builder) {
+	if s.prefill > 0 {
+		return
+	}
+	var burst time.Duration
+	switch {
+	case s.cfg.Burst > 0:
+		burst = s.cfg.Burst
+	case s.cfg.BurstBytes == 0 || len(b.data) == 0:
+		return // listeners start on the live edge: nothing to be ahead of
+	default:
+		burst = framesTime(s.cfg.BurstBytes, len(b.frames), len(b.data), b.frameDur)
+	}
+	s.pacer.StartAhead(b.firstPTS, burst+s.cfg.PublishInterval)
 }
 
 // logTrackStarted writes "track started" at most once per

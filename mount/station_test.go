@@ -37,7 +37,7 @@ func (lt *loopTracks) Next() (string, string, bool) {
 	return "", "", false
 }
 
-func (lt *loopTracks) Bad(rel string) {
+func (lt *loopTracks) Bad(rel string) bool {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	for _, p := range lt.paths {
@@ -45,6 +45,7 @@ func (lt *loopTracks) Bad(rel string) {
 			lt.bad[p] = true
 		}
 	}
+	return true
 }
 
 // fastClock runs speed times faster than the wall clock, so tests that need

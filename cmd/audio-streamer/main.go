@@ -131,15 +131,19 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		set := st.Settings()
 		log.Info("station", "url", "http://"+displayHost(cfg.Host, ln)+set.Route, "dir", set.Dir, "mode", set.Mode)
 	}
-	// Let stations with files publish their first audio before serving, so
-	// an early listener is not refused with "no playable audio yet".
-	waitReady(ctx, stations, 3*time.Second)
+	// Serve at once, so health probes get an answer while stations start;
+	// the service manager hears READY=1 once they play.
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx, ln) }()
-	if err := notify(env, "READY=1"); err != nil {
-		log.Warn("cannot tell the service manager we are ready", "error", err)
-	}
+	readyCtx, stopReadiness := context.WithCancel(ctx)
+	readinessSent := make(chan struct{})
+	go func() {
+		defer close(readinessSent)
+		notifyWhenReady(readyCtx, stations, env, log)
+	}()
 	err = <-serveErr
+	stopReadiness()
+	<-readinessSent
 	notify(env, "STOPPING=1") //nolint:errcheck // best effort while stopping
 	// Stop the stations (closing every listener and encoder), bounded so a
 	// stuck goroutine cannot keep the process from exiting.
@@ -174,6 +178,19 @@ func waitReady(ctx context.Context, stations []*station.Station, limit time.Dura
 		if st.Library().Len() > 0 {
 			st.WaitReady(ctx) //nolint:errcheck // a slow station is served anyway
 		}
+	}
+}
+
+// notifyWhenReady sends READY=1 once every station that has files plays,
+// or after 3 s with some still starting (they are served anyway); not if
+// ctx ends first (the server stopped or failed).
+func notifyWhenReady(ctx context.Context, stations []*station.Station, env func(string) (string, bool), log *slog.Logger) {
+	waitReady(ctx, stations, 3*time.Second)
+	if ctx.Err() != nil {
+		return
+	}
+	if err := notify(env, "READY=1"); err != nil {
+		log.Warn("cannot tell the service manager we are ready", "error", err)
 	}
 }
 

@@ -930,3 +930,67 @@ func TestNoArgumentsPlaysDemo(t *testing.T) {
 		t.Errorf("stream starts % x, want an MPEG frame sync", l.first)
 	}
 }
+
+// openFIFO makes a named pipe and opens it for reading and writing, which
+// on Linux never blocks: the fake encoder below and the test signal each
+// other through such pipes.
+func openFIFO(t *testing.T, path string) *os.File {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// The server answers health probes while a station is still starting,
+// and tells the service manager READY=1 only once it plays.
+func TestServesBeforeStationsAreReady(t *testing.T) {
+	t.Parallel()
+	ffmpeg := testmedia.RequireTool(t, "ffmpeg")
+	music, work := t.TempDir(), t.TempDir()
+	testmedia.WriteFile(t, music, "a.wav", testmedia.WAV(20, 22050, 1, 16))
+	started := openFIFO(t, filepath.Join(work, "started"))
+	gate := openFIFO(t, filepath.Join(work, "gate"))
+	released := filepath.Join(work, "released")
+	// The encoder says it was started, then waits for the gate (until the
+	// test has released it once) before running the real ffmpeg. Its
+	// capability check at start-up passes straight through.
+	script := filepath.Join(work, "slow-ffmpeg")
+	body := fmt.Sprintf("#!/bin/sh\ncase \" $* \" in *\" -h \"*) exec '%s' \"$@\";; esac\necho > '%s'\n[ -e '%s' ] || read _ < '%s'\nexec '%s' \"$@\"\n",
+		ffmpeg, started.Name(), released, gate.Name(), ffmpeg)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := testmedia.FreePort(t)
+	p := start(t, port, []string{"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--audio-dir", music, "--ffmpeg-path", script})
+
+	// The station's encoder has been started, so the server has listened.
+	if err := started.SetReadDeadline(time.Now().Add(15 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := started.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("the station never started its encoder: %v", err)
+	}
+	if code, body := p.get("/healthz"); code != 200 || body != "OK" {
+		t.Errorf("/healthz while the station starts = %d %q, want 200 OK", code, body)
+	}
+	p.mu.Lock()
+	early := slices.Contains(p.states, "READY=1")
+	p.mu.Unlock()
+	if early {
+		t.Error("READY=1 sent before the station plays and before /healthz answered")
+	}
+
+	if err := os.WriteFile(released, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gate.WriteString(strings.Repeat("go\n", 8)); err != nil { // one per encoder waiting
+		t.Fatal(err)
+	}
+	p.playing()
+}

@@ -81,7 +81,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 		h.Bitrate, h.SampleRate, h.Channels = t.Bitrate, t.SampleRate, t.Channels
 	}
 	head := h.Append(make([]byte, 0, 640))
-	sndbuf := sendBuffer(st.BurstDelay(), h.Bitrate)
+	sndbuf := mount.SendBuffer(st.BurstDelay(), h.Bitrate)
 	isHead := string(ctx.Method()) == fasthttp.MethodHead
 	remote := ctx.RemoteAddr().String()
 	userAgent := string(ua)
@@ -105,21 +105,6 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 			s.Logger.Debug("listener not joined", "route", set.Route, "remote", remote, "error", err.Error())
 		}
 	})
-}
-
-// minSendBuffer is the smallest kernel send buffer of a listener: a few
-// publish ticks of a 320 kbit/s stream.
-const minSendBuffer = 64 << 10
-
-// sendBuffer sizes a listener socket's send buffer: room for the burst
-// and then some, so the whole burst goes out in the first write. Left
-// alone, Linux grows it to megabytes on loopback and other large-MSS
-// paths, so a listener that stops reading soaks up minutes of audio (and
-// as much kernel memory) before its write timeout can start; with this it
-// is found within seconds.
-func sendBuffer(burst time.Duration, kbps int) int {
-	b := int(burst.Seconds() * float64(kbps) * 1000 / 8)
-	return max(b+b/4, minSendBuffer)
 }
 
 // refuse turns a listener of st away with a 503 saying why, and counts it.

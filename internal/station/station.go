@@ -47,8 +47,8 @@ type Deps struct {
 	// OnTrack, if set, is told when a station starts a track on its live
 	// edge (tests wait on it instead of polling).
 	OnTrack func(route string, t *mount.TrackInfo)
-	// OnUnplayable, if set, is told when a station has remembered a file
-	// as unplayable (tests wait on it).
+	// OnUnplayable, if set, is told when a station finds a file it cannot
+	// play, once per file (tests wait on it).
 	OnUnplayable func(route, path string)
 }
 
@@ -81,7 +81,6 @@ type Station struct {
 	profile  Profile
 	demo     bool
 	mount    *mount.Mountpoint
-	broken   *unplayable
 }
 
 // BuildAll builds every configured station, in configuration order. When
@@ -152,13 +151,11 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		Shards: min(runtime.GOMAXPROCS(0), 4),
 		Logger: log,
 	}
-	broken := &unplayable{decoder: decoder, ffmpegMissing: deps.FFmpeg != nil}
-	if deps.OnUnplayable != nil {
-		broken.marked = func(path string) { deps.OnUnplayable(route, path) }
-	}
 	rep := deps.Reporter
 	mc.OnSkip = func(path string, err error) {
-		broken.mark(path)
+		if deps.OnUnplayable != nil {
+			deps.OnUnplayable(route, path)
+		}
 		if rep == nil || deps.FFmpeg != nil && errors.Is(err, deps.FFmpeg) {
 			return // said once at startup (WarnUnplayable)
 		}
@@ -180,14 +177,12 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		Charset: set.ICYCharset,
 		Logger:  log,
 	}
-	broken.lib = mp.Library
 	if cfg.StateDir != "" {
 		mp.StatePath = filepath.Join(cfg.StateDir, stateName(route))
 	}
 	return &Station{
 		settings: set,
 		mount:    mp,
-		broken:   broken,
 		profile: Profile{
 			Route: route, Name: set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL,
 			Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
@@ -272,16 +267,10 @@ func (s *Station) Wait() { s.mount.Wait() }
 // WaitReady returns nil once a new listener would get audio, or ctx's error.
 func (s *Station) WaitReady(ctx context.Context) error { return s.mount.WaitReady(ctx) }
 
-// Ready reports whether a new listener would get audio now. An
-// individual-mode station is not ready while every file of its folder is
-// known not to play (or needs the missing ffmpeg): its listeners would get
-// silence.
-func (s *Station) Ready() bool {
-	if !s.mount.Ready() {
-		return false
-	}
-	return !s.mount.Individual || s.broken.anyPlayable()
-}
+// Ready reports whether a new listener would get audio now (an
+// individual-mode station whose every file fails is not ready: its
+// listeners would get silence).
+func (s *Station) Ready() bool { return s.mount.Ready() }
 
 // Join hands a listener's connection to the station, which owns it from
 // then on (see mount.JoinRequest).
