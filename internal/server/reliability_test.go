@@ -561,19 +561,8 @@ func TestReloadAccessByAddress(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, st := newServer(tc.token)
-			var req fasthttp.Request
-			req.Header.SetMethod("POST")
-			req.SetRequestURI("/reload-playlist")
-			for i := 0; i+1 < len(tc.hdr); i += 2 {
-				req.Header.Set(tc.hdr[i], tc.hdr[i+1])
-			}
-			remote, err := net.ResolveTCPAddr("tcp", tc.remote)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ctx fasthttp.RequestCtx
-			ctx.Init(&req, remote, nil)
-			s.handle(&ctx)
+			ctx := requestFrom(t, "POST", "/reload-playlist", tc.remote, tc.hdr)
+			s.handle(ctx)
 			if got := ctx.Response.StatusCode(); got != tc.want {
 				t.Fatalf("status %d, want %d: %s", got, tc.want, ctx.Response.Body())
 			}
@@ -599,17 +588,8 @@ func TestReloadAccessByAddress(t *testing.T) {
 		{"loopback", "127.0.0.1:40000", nil, true},
 	} {
 		s, _ := newServer("")
-		var req fasthttp.Request
-		for i := 0; i+1 < len(tc.hdr); i += 2 {
-			req.Header.Set(tc.hdr[i], tc.hdr[i+1])
-		}
-		remote, err := net.ResolveTCPAddr("tcp", tc.remote)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ctx fasthttp.RequestCtx
-		ctx.Init(&req, remote, nil)
-		if got := s.admin(&ctx); got != tc.want || (!got && ctx.Response.StatusCode() != 403) {
+		ctx := requestFrom(t, "GET", "/", tc.remote, tc.hdr)
+		if got := s.admin(ctx); got != tc.want || (!got && ctx.Response.StatusCode() != 403) {
 			t.Errorf("admin action from %s without a token: allowed %v (%d), want %v", tc.name, got, ctx.Response.StatusCode(), tc.want)
 		}
 	}
@@ -654,4 +634,23 @@ func TestNoPathReachesTheFileSystem(t *testing.T) {
 			}
 		})
 	}
+}
+
+// requestFrom is a request as the handler sees it, from remote (host:port)
+// with the header name/value pairs in hdr.
+func requestFrom(t *testing.T, method, uri, remote string, hdr []string) *fasthttp.RequestCtx {
+	t.Helper()
+	var req fasthttp.Request
+	req.Header.SetMethod(method)
+	req.SetRequestURI(uri)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	addr, err := net.ResolveTCPAddr("tcp", remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, addr, nil)
+	return &ctx
 }
