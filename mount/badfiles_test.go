@@ -58,19 +58,53 @@ func TestIndividualListenersReportABrokenFileOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Each private source opens good.mp3 three times while its first track
-	// plays (two kept ahead, one playing): to open it twice it has gone
-	// through a whole cycle, past bad.mp3.
-	for i := range 3 * listeners {
+	// Each private source opens good.mp3 twice while its first track plays
+	// (one playing, one kept ahead: private streams preload at most one):
+	// to open it twice it has gone through a whole cycle, past bad.mp3.
+	for i := range 2 * listeners {
 		select {
 		case <-goodOpened:
 		case <-time.After(15 * time.Second):
-			t.Fatalf("good.mp3 opened %d times, want %d", i, 3*listeners)
+			t.Fatalf("good.mp3 opened %d times, want %d", i, 2*listeners)
 		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(skipped) != 1 || skipped[0] != "bad.mp3" {
 		t.Fatalf("skips reported: %q, want bad.mp3 once", skipped)
+	}
+}
+
+// TestPrivateStreamsPreloadAtMostOneTrack: each private stream may cost an
+// encoder per open track, so it keeps at most the next one open, whatever
+// the route's preload setting.
+func TestPrivateStreamsPreloadAtMostOneTrack(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "a.mp3", testmedia.Frames(3000))
+	m := &Mountpoint{
+		Route: "/solo", Individual: true, Preload: 5,
+		Station: Config{Burst: time.Second, PublishInterval: 50 * time.Millisecond},
+		Library: playlist.NewLibrary(dir, playlist.LibraryOptions{}),
+	}
+	startMount(t, m)
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, srv := dialPair(t, ln)
+	t.Cleanup(func() { client.Close() })
+	if err := m.Join(JoinRequest{Conn: srv, Head: []byte(testHead), Remote: "test", UserAgent: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, src := range m.private {
+		if src.Preload != 1 {
+			t.Errorf("private source preloads %d tracks, want 1", src.Preload)
+		}
+	}
+	if len(m.private) != 1 {
+		t.Errorf("%d private stations, want 1", len(m.private))
 	}
 }

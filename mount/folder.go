@@ -244,6 +244,12 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 			if errors.Is(err, errResumedAtEnd) {
 				continue // the next track, as if the server had not stopped
 			}
+			if errors.Is(err, errOpenTimeout) {
+				// A slow disk or a busy machine, not a broken file: said,
+				// and tried again when the order comes round to it.
+				feed.Skip(path, err)
+				continue
+			}
 			if f.list.Bad(rel) {
 				feed.Skip(path, err)
 			}
@@ -351,6 +357,15 @@ func (f *FolderSource) openBounded(ctx context.Context, path, rel string, offset
 	abandoned = true
 	mu.Unlock()
 	cancel()
+	// The open may have finished just before it was abandoned: its track
+	// is in done, and nobody else will close it.
+	select {
+	case r := <-done:
+		if r.t != nil {
+			closeTrack(r.t)
+		}
+	default:
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

@@ -342,6 +342,9 @@ func (m *Mountpoint) privateConfig() Config {
 
 func (m *Mountpoint) joinPrivate(req JoinRequest) error {
 	src := m.newFolder(playlist.NewOrder(m.Library, true, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))))
+	// A private stream opens no more than the next track ahead: each open
+	// may be an encoder, and one listener must not cost several.
+	src.Preload = min(src.Preload, 1)
 	cfg := m.privateConfig()
 	st := New(cfg, m.sources(src)...)
 	st.stopWhenEmpty = true
