@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 )
 
@@ -68,10 +69,6 @@ func (s *Server) events(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ip := ctx.RemoteIP().String()
-	if why := s.eventConns.acquire(ip, s.maxEventStreams(), s.maxEventStreamsPerIP()); why != "" {
-		s.reply(ctx, fasthttp.StatusServiceUnavailable, why)
-		return
-	}
 	sch, h := scheme(ctx), host(ctx)
 	done := ctx.Done() // closed on server shutdown
 	proto := "HTTP/1.0"
@@ -88,8 +85,15 @@ func (s *Server) events(ctx *fasthttp.RequestCtx) {
 		"retry: 3000\n\n"
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
-		defer s.eventConns.release(ip)
 		defer s.recoverHijack(c, "/events")
+		// The slot is taken here, not in the handler: fasthttp skips this
+		// callback when it cannot hand the connection over, and a slot
+		// taken before would never be given back.
+		if why := s.eventConns.acquire(ip, s.maxEventStreams(), s.maxEventStreamsPerIP()); why != "" {
+			writeAndClose(c, icy.ErrorResponse(nil, fasthttp.StatusServiceUnavailable, why))
+			return
+		}
+		defer s.eventConns.release(ip)
 		sc := streamConn(c)
 		if tc, ok := sc.(*net.TCPConn); ok {
 			tc.SetWriteBuffer(eventsSendBuffer)

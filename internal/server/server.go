@@ -28,6 +28,8 @@ import (
 type Station interface {
 	Profile() station.Profile
 	Ready() bool
+	// WaitReady returns nil once Ready is true, or ctx's error.
+	WaitReady(ctx context.Context) error
 	Join(mount.JoinRequest) error
 	NowPlaying() *mount.TrackInfo
 	BurstDelay() time.Duration
@@ -86,6 +88,14 @@ type Server struct {
 	authFails  authFailures           // wrong admin tokens per address
 	// clock is the time of rate limits; nil: time.Now. Tests move it.
 	clock func() time.Time
+	// upSince is clock at start: the start-up window of awaitReady.
+	upSince time.Time
+	// readyWait, if set, is called when a listener starts waiting for a
+	// station that is not ready yet (tests synchronise on it).
+	readyWait func()
+	// connState, if set, is fasthttp's ConnState hook (tests synchronise
+	// on connections ending).
+	connState func(net.Conn, fasthttp.ConnState)
 	// reloadQueued, if set, is called when a reload waits for a scan in
 	// progress (tests synchronise on it).
 	reloadQueued func()
@@ -139,6 +149,7 @@ func (s *Server) init() error {
 	}
 
 	s.started = time.Now()
+	s.upSince = s.clock()
 	s.byRoute = map[string]Station{}
 	s.rescanners = map[Station]*rescanner{}
 	s.refusals = map[Station]*refusalCounts{}
@@ -163,6 +174,7 @@ func (s *Server) init() error {
 		NoDefaultContentType:  true,
 		Logger:                fasthttpLogger{s.Logger},
 		ErrorHandler:          s.badRequest,
+		ConnState:             s.connState,
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -28,7 +30,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 		return
 	}
 	set := st.Profile()
-	if !st.Ready() {
+	if !st.Ready() && !s.awaitReady(ctx, st) {
 		s.refuse(ctx, st, refusedNoAudio, fmt.Sprintf("station %s has no playable audio yet. It starts by itself when a playable file appears.", set.Route))
 		return
 	}
@@ -40,31 +42,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 		s.refuse(ctx, st, refusedServerListeners, fmt.Sprintf("server is full (%d listeners)", s.MaxListeners))
 		return
 	}
-	// Slots are taken before the connection is handed over and given back
-	// when the station closes it (HEAD: at once).
-	var releases []func()
-	release := func() {
-		for _, r := range releases {
-			r()
-		}
-	}
-	if set.Mode == config.ModeIndividual {
-		give, refused, why := s.private.acquire(st, set.MaxPrivateStreams, s.maxPrivateStreams)
-		if give == nil {
-			s.refuse(ctx, st, refused, why)
-			return
-		}
-		releases = append(releases, give)
-	}
 	ip := ctx.RemoteIP().String()
-	if s.MaxConnsPerIP > 0 {
-		if !s.perIP.acquire(ip, s.MaxConnsPerIP) {
-			release()
-			s.refuse(ctx, st, refusedConnsPerIP, fmt.Sprintf("too many connections from %s (limit %d)", ip, s.MaxConnsPerIP))
-			return
-		}
-		releases = append(releases, func() { s.perIP.release(ip) })
-	}
 
 	ua := ctx.Request.Header.UserAgent()
 	metaint := 0
@@ -88,6 +66,17 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
 		defer s.recoverHijack(c, set.Route)
+		// Slots are taken here, on the hijacked connection, not in the
+		// handler: fasthttp skips this callback when it cannot hand the
+		// connection over (a failed flush of an earlier pipelined
+		// response, a failed SetDeadline), and a slot taken before would
+		// never be given back. The station gives them back when it closes
+		// the connection (HEAD: at once).
+		release, refused, why := s.admit(st, set, ip)
+		if release == nil {
+			s.refuseConn(c, st, refused, why)
+			return
+		}
 		if isHead {
 			// HEAD: the headers a GET would get, then close; not a listener.
 			release() // first: a client that read the reply may connect again at once
@@ -105,6 +94,62 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 			s.Logger.Debug("listener not joined", "route", set.Route, "remote", remote, "error", err.Error())
 		}
 	})
+}
+
+// admit takes the slots a listener of st from ip needs (a private
+// stream, a connection of ip) and returns the function that gives them
+// back, or why there is none (nothing is held then).
+func (s *Server) admit(st Station, set station.Profile, ip string) (release func(), reason refusal, why string) {
+	var releases []func()
+	release = func() {
+		for _, r := range releases {
+			r()
+		}
+	}
+	if set.Mode == config.ModeIndividual {
+		give, refused, why := s.private.acquire(st, set.MaxPrivateStreams, s.maxPrivateStreams)
+		if give == nil {
+			return nil, refused, why
+		}
+		releases = append(releases, give)
+	}
+	if s.MaxConnsPerIP > 0 {
+		if !s.perIP.acquire(ip, s.MaxConnsPerIP) {
+			release()
+			return nil, refusedConnsPerIP, fmt.Sprintf("too many connections from %s (limit %d)", ip, s.MaxConnsPerIP)
+		}
+		releases = append(releases, func() { s.perIP.release(ip) })
+	}
+	return release, 0, ""
+}
+
+// Start-up: the server accepts before the stations publish, so a listener
+// arriving within startupWindow of the start waits up to startupReadyWait
+// for a station that is not ready yet instead of an immediate 503.
+const (
+	startupWindow    = 10 * time.Second
+	startupReadyWait = 3 * time.Second
+)
+
+// awaitReady reports whether st became ready, waiting for it only within
+// the start-up window: later, a station that is not ready is refused at
+// once, holding nothing.
+func (s *Server) awaitReady(ctx context.Context, st Station) bool {
+	if s.clock().Sub(s.upSince) >= startupWindow {
+		return false
+	}
+	if s.readyWait != nil {
+		s.readyWait()
+	}
+	wctx, cancel := context.WithTimeout(ctx, startupReadyWait)
+	defer cancel()
+	return st.WaitReady(wctx) == nil
+}
+
+// refuseConn is refuse on a connection already hijacked.
+func (s *Server) refuseConn(c net.Conn, st Station, reason refusal, why string) {
+	s.refusals[st][reason].Add(1)
+	writeAndClose(c, icy.ErrorResponse(nil, fasthttp.StatusServiceUnavailable, "503 Service Unavailable: "+why))
 }
 
 // refuse turns a listener of st away with a 503 saying why, and counts it.
