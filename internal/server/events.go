@@ -57,9 +57,10 @@ func (e *eventStreams) release(ip string) {
 // events is a Server-Sent Events feed of the stations' state (what
 // listeners hear, listener counts): every station in a "stations" event on
 // connect, then a "station" event for each station that changed, checked
-// twice a second, with a keep-alive comment every 15 s. SSE over polling:
+// twice a second, with a keep-alive comment every 15 s. The data is built
+// once for all pages (see eventsCache), not by each page. SSE over polling:
 // one connection, changes arrive within a second (a tick plus the age of
-// the shared Stats), and EventSource reconnects by itself.
+// the shared data and Stats), and EventSource reconnects by itself.
 //
 // The connection is hijacked and written like a listener's: a small send
 // buffer and a deadline on every write, so a page that stops reading is
@@ -133,18 +134,16 @@ func (s *Server) serveEvents(c net.Conn, sch, h string, head []byte, done <-chan
 
 	tick := time.NewTicker(eventsTick)
 	defer tick.Stop()
-	sent := make([][]byte, len(s.Stations)) // last data per sorted station
+	sent := make([][]byte, len(s.Stations)) // last data per sorted station (shared: read only)
 	out := head
 	lastWrite := time.Time{}
 	for first := true; ; first = false {
 		now := time.Now()
-		list := s.eventStations(sch, h, now)
+		snap := s.eventData.get(s, sch, h, now)
 		if first {
-			body, _ := json.Marshal(list)
-			out = appendEvent(out, "stations", body)
+			out = appendEvent(out, "stations", snap.all)
 		}
-		for i := range list {
-			body, _ := json.Marshal(list[i])
+		for i, body := range snap.station {
 			if !first && !bytes.Equal(body, sent[i]) {
 				out = appendEvent(out, "station", body)
 			}

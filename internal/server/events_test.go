@@ -268,6 +268,55 @@ func TestEventsShareStats(t *testing.T) {
 	}
 }
 
+// TestEventsShareStationData: with many pages open, each station's data
+// is described and marshalled at most once per eventsMaxAge for all of
+// them together (not once per page per tick), every page still sees a
+// listener join, and the shared "stations" data is byte for byte the
+// marshalled list.
+func TestEventsShareStationData(t *testing.T) {
+	var builds atomic.Int64
+	const pages = 20
+	srv := &Server{MaxEventStreamsPerIP: pages}
+	srv.eventData.built = func() { builds.Add(1) }
+	long := append(testmedia.ID3v2("A", "Long", 0), testmedia.Frames(4000)...)
+	h := startHarness(t, srv,
+		stationSpec{Station: config.Station{Route: "/", Shuffle: false}, files: map[string][]byte{"long.mp3": long}},
+		stationSpec{Station: config.Station{Route: "/talk", Shuffle: false}, files: map[string][]byte{"long.mp3": long}},
+	)
+	start := time.Now()
+	var feeds []<-chan sseEvent
+	for range pages {
+		_, events := sseSubscribe(t, h)
+		feeds = append(feeds, events)
+	}
+	for i, events := range feeds {
+		if ev := sseNext(t, events, 5*time.Second); ev.name != "stations" || len(ev.stations) != 2 || ev.stations[1].Listeners != 0 {
+			t.Fatalf("page %d: first event %s %s", i, ev.name, ev.data)
+		}
+	}
+	h.raw(t, "GET /talk HTTP/1.0", "Host: "+h.addr)
+	for _, events := range feeds {
+		sseUntil(t, events, 5*time.Second, "/talk at 1 listener", func(m map[string]stationJSON) bool { return m["/talk"].Listeners == 1 })
+	}
+	// All pages reach the server at one address: builds are at least
+	// eventsMaxAge apart per station. Without sharing every page builds
+	// every station on each tick: here at least pages × 2 stations × 2.
+	n := builds.Load()
+	limit := 2 * (int64(time.Since(start)/eventsMaxAge) + 1)
+	if n > limit || n == 0 {
+		t.Errorf("%d station builds for %d pages over %v, want 1..%d (one per station per %v)", n, pages, time.Since(start).Round(time.Millisecond), limit, eventsMaxAge)
+	}
+
+	now := time.Now()
+	snap := srv.eventData.build(srv, "https", "radio.example", now)
+	if want := srv.eventsBody("https", "radio.example", now); !bytes.Equal(snap.all, want) {
+		t.Errorf("shared stations data\n%s\nwant json.Marshal of the list\n%s", snap.all, want)
+	}
+	if len(snap.station) != 2 || !bytes.Contains(snap.station[1], []byte(`"https://radio.example/talk"`)) {
+		t.Errorf("station data for https://radio.example: %q", snap.station)
+	}
+}
+
 // BenchmarkEventsBody50Pages is one /events tick of 50 open pages over 2
 // stations of 500 listeners each: "shared" as served (one Stats read per
 // station per tick), "per-page" as if every page read Stats itself.

@@ -77,7 +77,8 @@ type Server struct {
 	refusals          map[Station]*refusalCounts
 	tlsProbe          atomic.Uint64
 	badReqs           atomic.Uint64
-	stats             statsCache // per-station Stats shared by /events and the status endpoints
+	stats             statsCache  // per-station Stats shared by /events and the status endpoints
+	eventData         eventsCache // /events data shared by all pages
 
 	eventConns eventStreams // open /events connections
 	// eventsDropped, if set, is called when an /events write fails (tests
