@@ -226,58 +226,20 @@ func TestEventsQuietWhileNothingChanges(t *testing.T) {
 	}
 }
 
-// TestEventsShareStats: with many pages open, each station's Stats (a
-// walk over all its listeners) is read at most once per statsMaxAge for
-// all of them together, and every page still sees a listener join.
-func TestEventsShareStats(t *testing.T) {
-	var reads atomic.Int64
+// TestEventsShareStationData: with many pages open, each station's Stats
+// (a walk over all its listeners) is read, and its data described and
+// marshalled, at most once per eventsMaxAge for all of them together (not
+// once per page per tick), every page still sees a listener join, and the
+// shared "stations" data is byte for byte the marshalled list.
+func TestEventsShareStationData(t *testing.T) {
+	var builds, reads atomic.Int64
 	const pages = 20
 	srv := &Server{MaxEventStreamsPerIP: pages}
+	srv.eventData.built = func() { builds.Add(1) }
 	srv.stats.read = func(st Station) mount.Stats {
 		reads.Add(1)
 		return st.Stats()
 	}
-	long := append(testmedia.ID3v2("A", "Long", 0), testmedia.Frames(4000)...)
-	h := startHarness(t, srv,
-		stationSpec{Station: config.Station{Route: "/", Shuffle: false}, files: map[string][]byte{"long.mp3": long}},
-		stationSpec{Station: config.Station{Route: "/talk", Shuffle: false}, files: map[string][]byte{"long.mp3": long}},
-	)
-	// Nothing reads Stats through the cache before the first page opens.
-	start := time.Now()
-	var feeds []<-chan sseEvent
-	for range pages {
-		_, events := sseSubscribe(t, h)
-		feeds = append(feeds, events)
-	}
-	for i, events := range feeds {
-		if ev := sseNext(t, events, 5*time.Second); len(ev.stations) != 2 || ev.stations[1].Listeners != 0 {
-			t.Fatalf("page %d: first event %s", i, ev.data)
-		}
-	}
-	h.raw(t, "GET /talk HTTP/1.0", "Host: "+h.addr)
-	for _, events := range feeds {
-		sseUntil(t, events, 5*time.Second, "/talk at 1 listener", func(m map[string]stationJSON) bool { return m["/talk"].Listeners == 1 })
-	}
-	// Reads are at least statsMaxAge apart per station, whatever the
-	// machine's speed. Without sharing every page reads every station on
-	// each tick: here at least pages × 2 stations × 2 events.
-	n := reads.Load()
-	limit := 2 * (int64(time.Since(start)/statsMaxAge) + 1)
-	if n > limit || n == 0 {
-		t.Errorf("%d Stats reads for %d pages over %v, want 1..%d (one per station per %v)", n, pages, time.Since(start).Round(time.Millisecond), limit, statsMaxAge)
-	}
-}
-
-// TestEventsShareStationData: with many pages open, each station's data
-// is described and marshalled at most once per eventsMaxAge for all of
-// them together (not once per page per tick), every page still sees a
-// listener join, and the shared "stations" data is byte for byte the
-// marshalled list.
-func TestEventsShareStationData(t *testing.T) {
-	var builds atomic.Int64
-	const pages = 20
-	srv := &Server{MaxEventStreamsPerIP: pages}
-	srv.eventData.built = func() { builds.Add(1) }
 	long := append(testmedia.ID3v2("A", "Long", 0), testmedia.Frames(4000)...)
 	h := startHarness(t, srv,
 		stationSpec{Station: config.Station{Route: "/", Shuffle: false}, files: map[string][]byte{"long.mp3": long}},
@@ -301,10 +263,12 @@ func TestEventsShareStationData(t *testing.T) {
 	// All pages reach the server at one address: builds are at least
 	// eventsMaxAge apart per station. Without sharing every page builds
 	// every station on each tick: here at least pages × 2 stations × 2.
-	n := builds.Load()
 	limit := 2 * (int64(time.Since(start)/eventsMaxAge) + 1)
-	if n > limit || n == 0 {
+	if n := builds.Load(); n > limit || n == 0 {
 		t.Errorf("%d station builds for %d pages over %v, want 1..%d (one per station per %v)", n, pages, time.Since(start).Round(time.Millisecond), limit, eventsMaxAge)
+	}
+	if n := reads.Load(); n > limit || n == 0 {
+		t.Errorf("%d Stats reads for %d pages over %v, want 1..%d (one per station per %v)", n, pages, time.Since(start).Round(time.Millisecond), limit, statsMaxAge)
 	}
 
 	now := time.Now()
