@@ -47,8 +47,8 @@ type Deps struct {
 	// OnTrack, if set, is told when a station starts a track on its live
 	// edge (tests wait on it instead of polling).
 	OnTrack func(route string, t *mount.TrackInfo)
-	// OnUnplayable, if set, is told when a station finds a file it cannot
-	// play, once per file (tests wait on it).
+	// OnUnplayable, if set, is told about every file the station skips (a
+	// broken file once per route) or cuts short (tests wait on it).
 	OnUnplayable func(route, path string)
 }
 

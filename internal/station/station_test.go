@@ -132,11 +132,7 @@ func TestBuiltStationPlays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st.Start(ctx)
-	defer st.Wait()
-	defer cancel()
+	ctx := run(t, st)
 	if err := st.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -163,11 +159,7 @@ func TestHistorySize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st.Start(ctx)
-	defer st.Wait()
-	defer cancel()
+	ctx := run(t, st)
 	for range 3 {
 		select {
 		case <-started:
@@ -282,9 +274,7 @@ func TestIndividualStationNeedingMissingFFmpegIsNotReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer func() { cancel(); st.Wait() }()
-	st.Start(ctx) // scans before it returns
+	run(t, st) // Start scans before it returns
 	if st.Ready() || st.Library().Len() != 1 {
 		t.Errorf("ready %v with %d files, only a WAV and no ffmpeg", st.Ready(), st.Library().Len())
 	}
@@ -295,4 +285,14 @@ func TestIndividualStationNeedingMissingFFmpegIsNotReady(t *testing.T) {
 	if !st.Ready() {
 		t.Error("not ready with a playable MP3")
 	}
+}
+
+// run starts st until the test ends and returns the context that bounds
+// the test's waits on it.
+func run(t *testing.T, st *station.Station) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	st.Start(ctx)
+	t.Cleanup(func() { cancel(); st.Wait() })
+	return ctx
 }
