@@ -1,33 +1,21 @@
 package server
 
 import (
-	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/aposazhennikov/stream-audio-to-web/internal/auth"
 )
 
 // reloadMinGap is how often a client without credentials may make one
 // station rescan its folder. Within it such clients get the last scan's
 // result: a rescan is cheap once, not a thousand times a second.
 const reloadMinGap = 5 * time.Second
-
-// Failed admin-token attempts: after authFailLimit of them from one
-// address within authFailWindow, that address is answered 429 until the
-// window ends, without comparing what it sends.
-const (
-	authFailLimit  = 5
-	authFailWindow = time.Minute
-	// authFailMaxAddrs bounds the memory a spray of addresses can take;
-	// when full, expired entries go first, then the whole table.
-	authFailMaxAddrs = 4096
-)
 
 // reloadResult is one station's answer in /reload-playlist.
 type reloadResult struct {
@@ -135,95 +123,21 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	addr := ctx.RemoteIP().String()
-	if wait := s.authFails.lockedFor(addr, s.clock()); wait > 0 {
+	if wait := s.authFails.LockedFor(addr, s.clock()); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		jsonError(ctx, fasthttp.StatusTooManyRequests, fmt.Sprintf("too many wrong admin tokens from %s; try again in %d s", addr, secs))
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(secs))
 		return false
 	}
-	// The scheme name is case-insensitive (RFC 9110 §11.1): curl users
-	// type "bearer" as often as "Bearer".
-	authScheme, cred, _ := strings.Cut(strings.TrimSpace(string(ctx.Request.Header.Peek("Authorization"))), " ")
-	cred = strings.TrimSpace(cred)
-	var given string
-	switch {
-	case strings.EqualFold(authScheme, "Bearer"):
-		given = cred
-	case strings.EqualFold(authScheme, "Basic"):
-		if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
-			if _, pw, ok := strings.Cut(string(raw), ":"); ok {
-				given = pw
-			}
-		}
-	}
-	if given != "" && subtle.ConstantTimeCompare([]byte(given), []byte(s.AdminToken)) == 1 {
-		s.authFails.forget(addr) // a typo before the right token is no attack
+	cred := auth.Parse(string(ctx.Request.Header.Peek("Authorization")))
+	if auth.Equal(cred.Secret, s.AdminToken) {
+		s.authFails.Forget(addr)
 		return true
 	}
-	// Only a presented credential is a guess; a request without one
-	// (a seed script not updated yet) costs nothing and locks nobody out.
-	if given != "" || authScheme != "" {
-		s.authFails.fail(addr, s.clock())
+	if cred.Presented() {
+		s.authFails.Fail(addr, s.clock())
 	}
 	ctx.Response.Header.Set("WWW-Authenticate", `Basic realm="audio-streamer admin"`)
 	jsonError(ctx, fasthttp.StatusUnauthorized, "admin token required (Authorization: Bearer <token>)")
 	return false
-}
-
-// authFailures counts failed admin-token attempts per address within a
-// fixed window. The zero value is ready to use.
-type authFailures struct {
-	mu sync.Mutex
-	m  map[string]*authFailWindowCount
-}
-
-type authFailWindowCount struct {
-	start time.Time
-	n     int
-}
-
-// lockedFor is how long addr must still wait, 0 if it may try.
-func (a *authFailures) lockedFor(addr string, now time.Time) time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	w := a.m[addr]
-	if w == nil || w.n < authFailLimit {
-		return 0
-	}
-	return max(w.start.Add(authFailWindow).Sub(now), 0)
-}
-
-func (a *authFailures) fail(addr string, now time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.m == nil {
-		a.m = map[string]*authFailWindowCount{}
-	}
-	w := a.m[addr]
-	if w == nil || now.Sub(w.start) >= authFailWindow {
-		if w == nil && len(a.m) >= authFailMaxAddrs {
-			a.prune(now)
-		}
-		w = &authFailWindowCount{start: now}
-		a.m[addr] = w
-	}
-	w.n++
-}
-
-func (a *authFailures) forget(addr string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.m, addr)
-}
-
-// prune drops expired windows, and everything if none had expired.
-func (a *authFailures) prune(now time.Time) {
-	for k, w := range a.m {
-		if now.Sub(w.start) >= authFailWindow {
-			delete(a.m, k)
-		}
-	}
-	if len(a.m) >= authFailMaxAddrs {
-		clear(a.m)
-	}
 }

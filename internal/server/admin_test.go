@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aposazhennikov/stream-audio-to-web/internal/auth"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
@@ -221,7 +222,7 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 }
 
 // TestAdminTokenGuessesLimited: with admin_token set the token is
-// required from everyone, and an address that sends authFailLimit wrong
+// required from everyone, and an address that sends auth.FailLimit wrong
 // ones is answered 429 with Retry-After (even with the right token) until
 // the window ends; other addresses are not affected.
 func TestAdminTokenGuessesLimited(t *testing.T) {
@@ -237,19 +238,19 @@ func TestAdminTokenGuessesLimited(t *testing.T) {
 	if a := reloadAt(t, bridge, "GET", ""); a.code != 401 {
 		t.Errorf("no token: %+v, want 401", a)
 	}
-	for i := range authFailLimit {
+	for i := range auth.FailLimit {
 		if a := reloadAt(t, bridge, "POST", "Bearer guess"); a.code != 401 {
 			t.Errorf("wrong token %d: %+v, want 401", i+1, a)
 		}
 	}
 	locked := reloadAt(t, bridge, "POST", "Bearer s3cret")
 	if locked.code != 429 || locked.retry != "60" {
-		t.Errorf("after %d wrong tokens: %+v, want 429 with Retry-After 60", authFailLimit, locked)
+		t.Errorf("after %d wrong tokens: %+v, want 429 with Retry-After 60", auth.FailLimit, locked)
 	}
 	if a := reloadAt(t, loop, "POST", "Bearer s3cret"); a.code != 200 {
 		t.Errorf("another address with the token: %+v, want 200", a)
 	}
-	clock.Advance(authFailWindow)
+	clock.Advance(auth.FailWindow)
 	if a := reloadAt(t, bridge, "POST", "Bearer s3cret"); a.code != 200 {
 		t.Errorf("after the window: %+v, want 200", a)
 	}

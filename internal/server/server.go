@@ -16,6 +16,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/aposazhennikov/stream-audio-to-web/internal/auth"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
@@ -86,7 +87,7 @@ type Server struct {
 	eventsDropped func()
 
 	rescanners map[Station]*rescanner // /reload-playlist's coalesced scans, one per station
-	authFails  authFailures           // wrong admin tokens per address
+	authFails  auth.Failures          // wrong admin tokens per address
 	// clock is the time of rate limits; nil: time.Now. Tests move it.
 	clock func() time.Time
 	// upSince is clock at start: the start-up window of awaitReady.
