@@ -46,11 +46,18 @@ type Config struct {
 	RescanInterval   time.Duration `toml:"rescan_interval"`    // 0: rescan only on reload
 	StateDir         string        `toml:"state_dir"`          // "" keeps no resume state
 	FFmpegPath       string        `toml:"ffmpeg_path"`
-	AdminToken       string        `toml:"admin_token"`      // guards the admin endpoints
-	Admin            string        `toml:"admin"`            // contact shown on the status page (Icecast's <admin>)
-	Location         string        `toml:"location"`         // shown on the status page (Icecast's <location>)
-	MaxListeners     int           `toml:"max_listeners"`    // over all stations; 0 = unlimited
-	MaxConnsPerIP    int           `toml:"max_conns_per_ip"` // 0 = unlimited
+	AdminToken       string        `toml:"admin_token"` // guards the admin endpoints
+	// SourcePassword is the default of Station.SourcePassword; "" takes no
+	// live sources. SourceTimeout is the default of Station.SourceTimeout.
+	SourcePassword string        `toml:"source_password"`
+	SourceTimeout  time.Duration `toml:"source_timeout"`
+	// ShoutcastMount is the route SHOUTcast v1 source clients feed through
+	// port+1 (open only while that station has a source password); "" = off.
+	ShoutcastMount string `toml:"shoutcast_mount"`
+	Admin          string `toml:"admin"`            // contact shown on the status page (Icecast's <admin>)
+	Location       string `toml:"location"`         // shown on the status page (Icecast's <location>)
+	MaxListeners   int    `toml:"max_listeners"`    // over all stations; 0 = unlimited
+	MaxConnsPerIP  int    `toml:"max_conns_per_ip"` // 0 = unlimited
 	// MaxPrivateStreams caps the private streams of all individual-mode
 	// stations together (each is a station of its own, maybe an ffmpeg
 	// process); 0 = unlimited.
@@ -98,7 +105,25 @@ type Station struct {
 	// mode; 0 = unlimited.
 	MaxPrivateStreams int `toml:"max_private_streams"`
 	HistorySize       int `toml:"history_size"` // recently played tracks kept for /history
+
+	// Live sources and relays. SourcePassword lets source clients (user
+	// "source") stream to the route; "" takes none. A station without a
+	// folder (Dir "": live_only, or a relay or fallback and no dir) is on
+	// the air only while a source or its relay plays, or plays Fallback's
+	// stream meanwhile.
+	SourcePassword string        `toml:"source_password"`
+	SourceTimeout  time.Duration `toml:"source_timeout"` // drop a source that sends nothing this long
+	LiveOnly       bool          `toml:"live_only"`
+	Fallback       string        `toml:"fallback"`       // route played while nothing is live; "" = none
+	Relay          string        `toml:"relay"`          // upstream URL pulled; "" = none
+	OnDemand       bool          `toml:"on_demand"`      // relay only while someone listens
+	LiveTranscode  string        `toml:"live_transcode"` // "auto", "never" or "always"
+	AfterLive      string        `toml:"after_live"`     // "next" or "resume"
+	RecordDir      string        `toml:"record_dir"`     // "" records nothing
 }
+
+// HasFolder reports whether the station plays a folder when nothing is live.
+func (s *Station) HasFolder() bool { return s.Dir != "" }
 
 // Defaults returns the built-in value of every top-level setting. Stations
 // is empty: Load adds the "/" station from AudioDir.

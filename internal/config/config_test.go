@@ -139,7 +139,7 @@ func TestDefaults(t *testing.T) {
 		Route: "/", Dir: "/app/audio", Name: "audio-streamer /", Description: "Stream /", Genre: "Various",
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{Bytes: 65536}, Metaint: 16000,
 		ICYCharset: icy.UTF8, Bitrate: 128, SampleRate: 44100, Channels: 2, Transcode: "auto", HistorySize: 100,
-		MaxPrivateStreams: 50,
+		MaxPrivateStreams: 50, SourceTimeout: 10 * time.Second, LiveTranscode: "auto", AfterLive: "next",
 	}
 	if len(c.Stations) != 1 || !reflect.DeepEqual(c.Stations[0], want) {
 		t.Errorf("stations = %+v, want only %+v", c.Stations, want)
@@ -295,6 +295,29 @@ func TestErrors(t *testing.T) {
 			want: `config: port: "x" from PATH:4: expected an integer 1..65535`, line: 4},
 		{name: "inline station array", file: "station = [{route = \"/a\"}, {route = \"/a\"}]\n",
 			want: `config: station.route: "/a" from PATH: route /a is defined twice`},
+		// live sources and relays
+		{name: "live_only with a folder", file: "[[station]]\nroute = \"/live\"\ndir = \"/x\"\nlive_only = true\n",
+			want: `config: station.live_only: "true" from PATH:4: expected no dir on a live_only station: it plays no folder (remove dir or live_only)`, line: 4},
+		{name: "fallback loop", file: "[[station]]\nroute = \"/a\"\nfallback = \"/b\"\n[[station]]\nroute = \"/b\"\nfallback = \"/a\"\n",
+			want: `config: station.fallback: "/b" from PATH:3: expected a chain of fallbacks that ends (/a -> /b -> /a loops)`, line: 3},
+		{name: "fallback to nowhere", file: "[[station]]\nroute = \"/a\"\nfallback = \"/nope\"\n",
+			want: `config: station.fallback: "/nope" from PATH:3: expected the route of a station (/nope is not one)`, line: 3},
+		{name: "fallback with a folder", file: "[[station]]\nroute = \"/a\"\ndir = \"/x\"\nfallback = \"/\"\n",
+			want: `config: station.fallback: "/" from PATH:4: expected no fallback on a station with a folder: it falls back to its folder (fallback is for live_only stations)`, line: 4},
+		{name: "relay in individual mode", file: "[[station]]\nroute = \"/a\"\nmode = \"individual\"\nrelay = \"http://h/s\"\n",
+			want: `config: station.mode: "individual" from PATH:3: expected radio for a station with a relay: live shows and relays are one shared stream`, line: 3},
+		{name: "source password in individual mode", file: "[[station]]\nroute = \"/a\"\nmode = \"individual\"\nsource_password = \"x\"\n",
+			want: `config: station.mode: "individual" from PATH:3: expected radio for a station with a source_password: live shows and relays are one shared stream`, line: 3},
+		{name: "on_demand without relay", file: "[[station]]\nroute = \"/a\"\non_demand = true\n",
+			want: `config: station.on_demand: "true" from PATH:3: expected on_demand together with relay (relay is not set)`, line: 3},
+		{name: "relay not http", file: "[[station]]\nroute = \"/a\"\nrelay = \"ftp://h/s\"\n",
+			want: `config: station.relay: "ftp://h/s" from PATH:3: expected an http:// or https:// stream URL like "http://example.org:8000/stream"`, line: 3},
+		{name: "shoutcast mount not a station", file: "shoutcast_mount = \"/nope\"\n",
+			want: `config: shoutcast_mount: "/nope" from PATH:1: expected the route of a station`, line: 1},
+		{name: "source timeout zero", env: map[string]string{"SOURCE_TIMEOUT": "0s"},
+			want: `config: source_timeout: "0s" from env SOURCE_TIMEOUT: expected a duration 1s..10m like "10s"`},
+		{name: "bad live_transcode", file: "[[station]]\nroute = \"/a\"\nlive_transcode = \"maybe\"\n",
+			want: `config: station.live_transcode: "maybe" from PATH:3: expected auto, never or always`, line: 3},
 		// command line
 		{name: "unknown flag", args: []string{"--colour", "red"},
 			want: `config: command line: flag provided but not defined: -colour`},
@@ -590,7 +613,7 @@ extensions = ["FLAC", ".ogg", "flac"]
 		Route: "/plain", Dir: "/plain", Name: "audio-streamer /plain", Description: "Stream /plain", Genre: "Various",
 		Mode: config.ModeIndividual, Shuffle: false, Burst: config.Burst{Duration: 4 * time.Second}, Metaint: 8192,
 		ICYCharset: icy.UTF8, Bitrate: 192, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 10,
-		HistorySize: 100, MaxPrivateStreams: 50,
+		HistorySize: 100, MaxPrivateStreams: 50, SourceTimeout: 10 * time.Second, LiveTranscode: "auto", AfterLive: "next",
 	}
 	if !reflect.DeepEqual(plain, wantPlain) {
 		t.Errorf("inherited station\n got %+v\nwant %+v", plain, wantPlain)
@@ -600,10 +623,51 @@ extensions = ["FLAC", ".ogg", "flac"]
 		Route: "/own", Dir: "/own", Name: "", Description: "Stream /own", Genre: "Various",
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{}, Metaint: 8192,
 		ICYCharset: icy.Latin1, Bitrate: 64, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 3,
-		Extensions: []string{".flac", ".ogg"}, HistorySize: 100,
+		Extensions: []string{".flac", ".ogg"}, HistorySize: 100, SourceTimeout: 10 * time.Second, LiveTranscode: "auto", AfterLive: "next",
 	}
 	if !reflect.DeepEqual(own, wantOwn) {
 		t.Errorf("explicit station\n got %+v\nwant %+v", own, wantOwn)
+	}
+}
+
+// TestLiveStations: a [[station]] with a relay or a fallback and no dir
+// has no folder; source_password and source_timeout follow the top level
+// (flag over env over file) unless a station sets its own.
+func TestLiveStations(t *testing.T) {
+	file := writeTOML(t, `
+source_password = "from-file"
+[[station]]
+route = "/relayed"
+relay = "http://upstream:8000/stream"
+on_demand = true
+[[station]]
+route = "/show"
+live_only = true
+fallback = "/"
+source_password = "dj-only"
+record_dir = "/rec"
+[[station]]
+route = "/both"
+dir = "/music"
+relay = "https://upstream/s"
+after_live = "resume"
+`)
+	c := mustLoad(t, []string{"--config", file, "--source-timeout", "30s"}, map[string]string{"SOURCE_PASSWORD": "from-env"})
+	relayed, show, both := station(t, c, "/relayed"), station(t, c, "/show"), station(t, c, "/both")
+	if relayed.HasFolder() || !relayed.LiveOnly || !relayed.OnDemand || relayed.Relay != "http://upstream:8000/stream" {
+		t.Errorf("relay without dir: %+v, want no folder, on demand", relayed)
+	}
+	if show.HasFolder() || show.Fallback != "/" || show.SourcePassword != "dj-only" || show.RecordDir != "/rec" {
+		t.Errorf("live show: %+v", show)
+	}
+	if !both.HasFolder() || both.Dir != "/music" || both.LiveOnly || both.AfterLive != "resume" {
+		t.Errorf("relay with a folder: %+v", both)
+	}
+	if relayed.SourcePassword != "from-env" || relayed.SourceTimeout != 30*time.Second || show.SourceTimeout != 30*time.Second {
+		t.Errorf("inherited: password %q timeout %v, want from-env and 30s", relayed.SourcePassword, relayed.SourceTimeout)
+	}
+	if main := station(t, c, "/"); !main.HasFolder() || main.LiveOnly {
+		t.Errorf("/ lost its folder: %+v", main)
 	}
 }
 
@@ -793,7 +857,7 @@ func TestEnvNames(t *testing.T) {
 		"BUFFER_SIZE", "BURST", "DIRECTORY_ROUTES", "ENVIRONMENT", "FFMPEG_PATH", "HEADER_TIMEOUT", "HOST",
 		"LOG_FORMAT", "LOG_LEVEL", "MAX_CLIENTS", "MAX_CONNS_PER_IP", "MAX_LISTENERS", "MAX_PRELOAD_TRACKS",
 		"MAX_PRIVATE_STREAMS", "PORT", "PUBLISH_INTERVAL", "RESCAN_INTERVAL", "SENTRY_DSN", "SERVER_ADMIN", "SERVER_LOCATION",
-		"SHUFFLE", "STATE_DIR", "STREAM_MODE", "TLS_CERT", "TLS_KEY", "TLS_PORT", "WRITE_TIMEOUT"}
+		"SHOUTCAST_MOUNT", "SHUFFLE", "SOURCE_PASSWORD", "SOURCE_TIMEOUT", "STATE_DIR", "STREAM_MODE", "TLS_CERT", "TLS_KEY", "TLS_PORT", "WRITE_TIMEOUT"}
 	if got := config.EnvNames(); !slices.Equal(got, want) {
 		t.Errorf("EnvNames() = %q\nwant %q", got, want)
 	}

@@ -48,6 +48,7 @@ func FuzzLoadTOML(f *testing.F) {
 	f.Add("port = \"abc\"\n")
 	f.Add("[[station]]\nroute = \"/../x\"\n")
 	f.Add("burst = 99999999999999999999\n")
+	f.Add("[[station]]\nroute = \"/a\"\nfallback = \"/b\"\n[[station]]\nroute = \"/b\"\nrelay = \"http://h:1/s\"\nfallback = \"/a\"\n")
 	f.Fuzz(func(t *testing.T, content string) {
 		p := filepath.Join(t.TempDir(), "c.toml")
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {

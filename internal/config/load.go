@@ -74,6 +74,7 @@ func Load(args []string, env func(string) (string, bool)) (*Config, error) {
 	}
 	_, l.cfg.AudioDirSet = l.origin["audio_dir"]
 	l.base.Mode, l.base.Burst, l.base.Metaint = l.cfg.StreamMode, l.cfg.Burst, l.cfg.Metaint
+	l.base.SourcePassword, l.base.SourceTimeout = l.cfg.SourcePassword, l.cfg.SourceTimeout
 	if err := l.checkTop(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -45,6 +46,9 @@ func settings() []setting {
 		{key: "state_dir", flag: "state-dir", env: "STATE_DIR", kind: path(true), usage: "folder where stations save their place across restarts; empty = none"},
 		{key: "ffmpeg_path", flag: "ffmpeg-path", env: "FFMPEG_PATH", def: "ffmpeg", kind: path(false), usage: "ffmpeg for WAV and other transcoded files"},
 		{key: "admin_token", env: "ADMIN_TOKEN", kind: str, usage: "token for the admin endpoints (Authorization: Bearer)"},
+		{key: "source_password", flag: "source-password", env: "SOURCE_PASSWORD", kind: str, usage: `password of live source clients (user "source") on every station without its own; empty = no live sources`},
+		{key: "source_timeout", flag: "source-timeout", env: "SOURCE_TIMEOUT", def: "10s", kind: duration("1s", "10m", false), usage: "drop a live source or relay that sends nothing for this long"},
+		{key: "shoutcast_mount", flag: "shoutcast-mount", env: "SHOUTCAST_MOUNT", def: "/", kind: optionalRoute, usage: `station fed by SHOUTcast v1 source clients on port+1 (open when it has a source password); "" = off`},
 		{key: "admin", flag: "admin", env: "SERVER_ADMIN", def: "admin@localhost", kind: str, usage: "contact shown on the status page"},
 		{key: "location", flag: "location", env: "SERVER_LOCATION", def: "Earth", kind: str, usage: "location shown on the status page"},
 		{key: "max_listeners", flag: "max-listeners", env: "MAX_LISTENERS", def: "0", kind: integer(0, math.MaxInt32), usage: "listener limit of the whole server, 0 = unlimited"},
@@ -79,7 +83,16 @@ func settings() []setting {
 		{station: true, key: "transcode", def: "auto", kind: word("auto", "always")},
 		{station: true, key: "extensions", kind: extensions},
 		{station: true, key: "history_size", def: "100", kind: integer(1, 10000)},
-		{station: true, key: "max_private_streams", def: "50", kind: integer(0, math.MaxInt32)}, // individual mode: listeners with a private stream, 0 = unlimited
+		{station: true, key: "max_private_streams", def: "50", kind: integer(0, math.MaxInt32)},    // individual mode: listeners with a private stream, 0 = unlimited
+		{station: true, key: "source_password", kind: str},                                         // default: the top-level source_password
+		{station: true, key: "source_timeout", kind: duration("1s", "10m", false)},                 // default: the top-level source_timeout
+		{station: true, key: "live_only", kind: boolean},                                           // no folder: on the air only while a source or relay plays
+		{station: true, key: "fallback", kind: optionalRoute},                                      // a station without a folder plays this route while nothing is live
+		{station: true, key: "relay", kind: relayURL},                                              // pull this upstream stream
+		{station: true, key: "on_demand", kind: boolean},                                           // relay only while the station has listeners
+		{station: true, key: "live_transcode", def: "auto", kind: word("auto", "never", "always")}, // convert live streams whose format differs
+		{station: true, key: "after_live", def: "next", kind: word("next", "resume")},              // the folder continues with its next track, or resumes the interrupted one
+		{station: true, key: "record_dir", kind: path(true)},                                       // save each live session as an MP3 here
 		{station: true, key: "max_listeners", name: "max_clients", flag: "max-clients", env: "MAX_CLIENTS", def: "0", kind: integer(0, math.MaxInt32), usage: "default listener limit per station, 0 = unlimited"},
 	}
 }
@@ -271,6 +284,26 @@ func extensions(v any, _ string) (any, error) {
 		}
 	}
 	return accept(out, ok, `a list of file extensions like [".flac", ".ogg"]`)
+}
+
+// optionalRoute is a route, or "" for none.
+func optionalRoute(v any, home string) (any, error) {
+	if s, ok := asString(v); ok && strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	return route(v, home)
+}
+
+// relayURL is an http:// or https:// URL with a host, or "" for none.
+func relayURL(v any, _ string) (any, error) {
+	s, ok := asString(v)
+	s = strings.TrimSpace(s)
+	if ok && s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	return accept(s, ok && err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "",
+		`an http:// or https:// stream URL like "http://example.org:8000/stream"`)
 }
 
 func route(v any, _ string) (any, error) {

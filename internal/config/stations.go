@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -122,7 +123,10 @@ func (l *loader) buildStations(f *document, flags map[string]string) error {
 	usesAudioDir := false
 	for _, sl := range order {
 		st := &sl.st
-		if st.Dir == "" {
+		if err := sl.checkLive(); err != nil {
+			return err
+		}
+		if !st.LiveOnly && st.Dir == "" {
 			st.Dir = c.AudioDir
 		}
 		usesAudioDir = usesAudioDir || st.Dir == c.AudioDir
@@ -138,12 +142,24 @@ func (l *loader) buildStations(f *document, flags map[string]string) error {
 		c.Stations = append(c.Stations, *st)
 	}
 
+	if err := l.checkFallbacks(byRoute); err != nil {
+		return err
+	}
+	if r := c.ShoutcastMount; r != "" && byRoute[r] == nil {
+		return errAt("shoutcast_mount", r, "the route of a station", l.origin["shoutcast_mount"])
+	}
+
 	// 6. Warnings: directories may appear later, so they are not errors.
+	for _, st := range c.Stations {
+		if st.LiveOnly && st.SourcePassword == "" && st.Relay == "" {
+			l.warnf("route %s has no folder, no relay and no source_password: no source can ever play on it", st.Route)
+		}
+	}
 	if c.AudioDirSet && !usesAudioDir {
 		l.warnf("audio_dir %s is not used: route / has a directory of its own", c.AudioDir)
 	}
 	for _, st := range c.Stations {
-		if st.Dir == c.AudioDir && !c.AudioDirSet {
+		if st.LiveOnly || st.Dir == c.AudioDir && !c.AudioDirSet {
 			continue // main substitutes the demo folder for a missing default
 		}
 		switch fi, err := os.Stat(st.Dir); {
@@ -153,6 +169,62 @@ func (l *loader) buildStations(f *document, flags map[string]string) error {
 			l.warnf("directory %s for route %s cannot be read (%v); the station will wait for files", st.Dir, st.Route, err)
 		case !fi.IsDir():
 			l.warnf("%s for route %s is not a directory; the station will wait for files", st.Dir, st.Route)
+		}
+	}
+	return nil
+}
+
+// checkLive decides whether a station has a folder and checks its live
+// settings against each other. A station without a folder is one with
+// live_only, or a [[station]] that names a relay or a fallback and no dir:
+// it exists for live shows and relays.
+func (sl *slot) checkLive() error {
+	st := &sl.st
+	at := func(key string) loc { return sl.given[key] }
+	if st.LiveOnly && st.Dir != "" {
+		return errAt("station.live_only", "true", "no dir on a live_only station: it plays no folder (remove dir or live_only)", at("live_only"))
+	}
+	if st.Dir == "" && (st.Relay != "" || st.Fallback != "") {
+		st.LiveOnly = true
+	}
+	if st.Fallback != "" && !st.LiveOnly {
+		return errAt("station.fallback", st.Fallback, "no fallback on a station with a folder: it falls back to its folder (fallback is for live_only stations)", at("fallback"))
+	}
+	if st.Mode == ModeIndividual && (st.LiveOnly || st.Relay != "" || st.SourcePassword != "" && sl.given["source_password"] != (loc{})) {
+		what := "live_only"
+		switch {
+		case st.Relay != "":
+			what = "a relay"
+		case !st.LiveOnly:
+			what = "a source_password"
+		}
+		return errAt("station.mode", string(st.Mode), "radio for a station with "+what+": live shows and relays are one shared stream", at("mode"))
+	}
+	if st.OnDemand && st.Relay == "" {
+		return errAt("station.on_demand", "true", "on_demand together with relay (relay is not set)", at("on_demand"))
+	}
+	return nil
+}
+
+// checkFallbacks checks that every fallback names another station and that
+// following them never loops (Icecast follows at most 10; so do we).
+func (l *loader) checkFallbacks(byRoute map[string]*slot) error {
+	for _, st := range l.cfg.Stations {
+		if st.Fallback == "" {
+			continue
+		}
+		at := byRoute[st.Route].given["fallback"]
+		seen := []string{st.Route}
+		for r := st.Fallback; r != ""; r = byRoute[r].st.Fallback {
+			switch {
+			case byRoute[r] == nil:
+				return errAt("station.fallback", st.Fallback, fmt.Sprintf("the route of a station (%s is not one)", r), at)
+			case slices.Contains(seen, r):
+				return errAt("station.fallback", st.Fallback, "a chain of fallbacks that ends ("+strings.Join(append(seen, r), " -> ")+" loops)", at)
+			case len(seen) > 10:
+				return errAt("station.fallback", st.Fallback, "a chain of at most 10 fallbacks", at)
+			}
+			seen = append(seen, r)
 		}
 	}
 	return nil
