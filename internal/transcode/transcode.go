@@ -165,12 +165,20 @@ func (e *Error) Reason() string { return summarize(e.Stderr) }
 //	-write_id3v1 0             no ID3v1 tag (default, explicit)
 //	-f mp3 pipe:1              raw MP3 frames on stdout
 func Args(path string, opt Options) []string {
+	return args([]string{"-protocol_whitelist", "file", "-i", "file:" + path}, opt)
+}
+
+// StreamArgs is Args for an MP3 stream read from standard input (a live
+// source whose format differs from its station's): "-f mp3 -i pipe:0"
+// with only the pipe protocol allowed.
+func StreamArgs(opt Options) []string {
+	return args([]string{"-protocol_whitelist", "pipe", "-f", "mp3", "-i", "pipe:0"}, opt)
+}
+
+func args(input []string, opt Options) []string {
 	opt = opt.withDefaults()
-	return []string{
-		"-nostdin", "-hide_banner", "-nostats",
-		"-loglevel", "warning",
-		"-protocol_whitelist", "file",
-		"-i", "file:" + path,
+	head := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning"}
+	return append(append(head, input...),
 		"-map", "0:a:0", "-vn",
 		"-map_metadata", "-1",
 		"-c:a", "libmp3lame",
@@ -182,7 +190,7 @@ func Args(path string, opt Options) []string {
 		"-write_id3v1", "0",
 		"-f", "mp3",
 		"pipe:1",
-	}
+	)
 }
 
 // installHint tells an operator how to get ffmpeg.
@@ -268,6 +276,18 @@ type Stream struct {
 // output. It fails only if ffmpeg cannot be started; problems with the file
 // itself surface as an *Error from Read. Cancelling ctx kills ffmpeg.
 func Start(ctx context.Context, path string, opt Options) (*Stream, error) {
+	return start(ctx, path, Args(path, opt), nil, opt)
+}
+
+// StartReader launches ffmpeg converting the MP3 stream in to opt's format
+// (see StreamArgs). ffmpeg reads in through its standard input; when in
+// ends, the output ends. Cancelling ctx, or Close, kills ffmpeg.
+func StartReader(ctx context.Context, in io.Reader, opt Options) (*Stream, error) {
+	return start(ctx, "(stream)", StreamArgs(opt), in, opt)
+}
+
+// start runs ffmpeg with args; path names the input in errors and logs.
+func start(ctx context.Context, path string, args []string, stdin io.Reader, opt Options) (*Stream, error) {
 	opt = opt.withDefaults()
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -286,8 +306,14 @@ func Start(ctx context.Context, path string, opt Options) (*Stream, error) {
 		outW.Close()
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
-	args := Args(path, opt)
 	cmd := exec.Command(bin, args...)
+	if stdin != nil {
+		// exec copies stdin from its own goroutine, which ends when in
+		// does or ffmpeg's pipe breaks; WaitDelay bounds the wait for it
+		// once ffmpeg has exited.
+		cmd.Stdin = stdin
+		cmd.WaitDelay = time.Second
+	}
 	cmd.Stdout = outW // *os.File: handed to the child as is, no copying goroutine
 	cmd.Stderr = errW
 	cmd.SysProcAttr = sysProcAttr()

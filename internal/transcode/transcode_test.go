@@ -23,6 +23,7 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
+	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
 // helperEnv makes the test binary act as a server that starts a fake
@@ -708,5 +709,55 @@ func TestPdeathsig(t *testing.T) {
 	awaitPidfd(t, fd, pid) // fails if the orphan keeps running
 	if slices.ContainsFunc(children(t), func(p procInfo) bool { return p.pid == pid }) {
 		t.Errorf("encoder %d became our child", pid)
+	}
+}
+
+// TestStartReaderConvertsAStream: a live source's MP3 stream (here 22.05 kHz
+// mono, made by ffmpeg from a WAV) piped through StartReader comes out as
+// MP3 of the station's format, and the output ends when the input does.
+func TestStartReaderConvertsAStream(t *testing.T) {
+	bin := requireFFmpeg(t)
+	dir := t.TempDir()
+	wav := testmedia.WriteFile(t, dir, "in.wav", testmedia.WAV(2, 22050, 1, 16))
+	src, err := transcode.Start(context.Background(), wav, transcode.Options{FFmpegPath: bin, Bitrate: 32, SampleRate: 22050, Channels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := io.ReadAll(src)
+	src.Close()
+	if err != nil || len(in) == 0 {
+		t.Fatalf("making the 22.05 kHz input: %d bytes, %v", len(in), err)
+	}
+	args := strings.Join(transcode.StreamArgs(transcode.Options{}), " ")
+	if !strings.Contains(args, "-protocol_whitelist pipe -f mp3 -i pipe:0") {
+		t.Errorf("stream args %q do not read MP3 from stdin with only the pipe protocol", args)
+	}
+
+	s, err := transcode.StartReader(context.Background(), bytes.NewReader(in), transcode.Options{FFmpegPath: bin, Bitrate: 128, SampleRate: 44100, Channels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := io.ReadAll(s)
+	if err != nil {
+		t.Fatalf("reading the converted stream: %v", err)
+	}
+	fr := mount.NewFrameReader(bytes.NewReader(out))
+	frames := 0
+	for {
+		f, err := fr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.SampleRate != 44100 || f.Channels != 2 || f.Bitrate != 128000 {
+			t.Fatalf("frame %d: %d Hz, %d channels, %d bit/s; want 44100 Hz stereo 128 kbit/s", frames, f.SampleRate, f.Channels, f.Bitrate)
+		}
+		frames++
+	}
+	if d := time.Duration(frames) * 1152 * time.Second / 44100; d < 1900*time.Millisecond || d > 2200*time.Millisecond {
+		t.Errorf("converted %v of audio from a 2 s stream", d)
 	}
 }
