@@ -25,11 +25,11 @@ type MirrorSource struct {
 	// yet (stations start in configuration order). Required.
 	Station func() *Station
 
-	mu    sync.Mutex
-	ctx   context.Context // Run's; ends a waiting Frames.Next
-	at    *Block          // next block to read from; nil: start at the tail
-	off   int             // frame index in at
-	out   bool            // a track is with the station
+	mu  sync.Mutex
+	ctx context.Context // Run's; ends a waiting Frames.Next
+	at  *Block          // next block to read from; nil: start at the tail
+	off int             // frame index in at
+	out bool            // a track is with the station
 	// cont: the last track ended at the other station's title change, so
 	// the next one continues at at; otherwise it starts at the newest block.
 	cont bool

@@ -50,9 +50,12 @@ type Mountpoint struct {
 	RescanInterval time.Duration
 	// StatePath, if set, keeps the radio position across restarts.
 	StatePath string
-	Library   *playlist.Library
-	History   *playlist.History
-	Logger    *slog.Logger
+	// Library is the folder's scanned files. Nil: the route has no folder
+	// (a station for live shows and relays) and plays only its Sources;
+	// it must then be in radio mode.
+	Library *playlist.Library
+	History *playlist.History
+	Logger  *slog.Logger
 
 	hooks folderHooks // tests only: given to every FolderSource made here
 	bad   badFiles    // shared by every FolderSource made here
@@ -61,8 +64,9 @@ type Mountpoint struct {
 	wg         sync.WaitGroup
 	started    time.Time
 	radio      *Station
-	folder     *FolderSource // the radio station's source
-	scans      broadcast     // fired after every scan
+	published  atomic.Pointer[Station] // radio, for other goroutines (Radio)
+	folder     *FolderSource           // the radio station's source
+	scans      broadcast               // fired after every scan
 	lastScanOK atomic.Bool
 
 	// Individual mode: the private stations running (and their sources,
@@ -91,6 +95,14 @@ func (m *Mountpoint) Start(ctx context.Context) {
 	m.private = map[*Station]*FolderSource{}
 	privateCfg := m.privateConfig()
 	m.drops = newDropLog(privateCfg.Logger.With("route", m.Route), &privateCfg)
+	if m.Library == nil {
+		cfg := m.Station
+		cfg.OnTrack = m.onTrack(cfg.OnTrack)
+		m.radio = New(cfg, m.Sources()...)
+		m.published.Store(m.radio)
+		m.wg.Go(func() { m.radio.Run(ctx) })
+		return
+	}
 	_, _ = m.scan() // logged; Ready and WaitReady tell the outcome
 	if !m.Individual {
 		order := playlist.NewOrder(m.Library, m.Shuffle, nil)
@@ -101,6 +113,7 @@ func (m *Mountpoint) Start(ctx context.Context) {
 		cfg := m.Station
 		cfg.OnTrack = m.onTrack(cfg.OnTrack)
 		m.radio = New(cfg, m.sources(m.folder)...)
+		m.published.Store(m.radio)
 		m.wg.Go(func() { m.radio.Run(ctx) })
 		if m.StatePath != "" {
 			m.wg.Go(func() { m.saveLoop(ctx, order) })
@@ -110,6 +123,10 @@ func (m *Mountpoint) Start(ctx context.Context) {
 		m.wg.Go(func() { m.rescanLoop(ctx) })
 	}
 }
+
+// Radio is the radio station, nil before Start and in individual mode
+// (another station's MirrorSource plays it).
+func (m *Mountpoint) Radio() *Station { return m.published.Load() }
 
 // Wait returns when every goroutine of the mountpoint has ended.
 func (m *Mountpoint) Wait() { m.wg.Wait() }
@@ -143,6 +160,9 @@ func (m *Mountpoint) onTrack(next func(*TrackInfo)) func(*TrackInfo) {
 // Reload rescans the folder now; new files join the order, removed files
 // are never opened, the playing track is not cut.
 func (m *Mountpoint) Reload() (playlist.ScanResult, error) {
+	if m.Library == nil {
+		return playlist.ScanResult{}, nil // no folder: nothing to rescan
+	}
 	res, err := m.scan()
 	m.poke()
 	return res, err
