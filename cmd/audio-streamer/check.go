@@ -220,6 +220,11 @@ func (c *checker) station(built *station.Station) (stationReport, error) {
 	sr := stationReport{Route: st.Route, Dir: st.Dir, Mode: string(st.Mode), Transcode: st.Transcode,
 		Play: []playEntry{}, Skip: []skipEntry{}, Demo: built.Demo()}
 	lib := built.Library()
+	if lib == nil {
+		sr.OK = true
+		sr.Note = "no folder: on the air only while a live source or the relay plays" + map[bool]string{true: ", else it plays " + st.Fallback}[st.Fallback != ""]
+		return sr, nil
+	}
 	res, scanErr := lib.Scan()
 	switch {
 	case built.Demo():

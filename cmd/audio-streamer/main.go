@@ -175,7 +175,7 @@ func waitReady(ctx context.Context, stations []*station.Station, limit time.Dura
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	for _, st := range stations {
-		if st.Library().Len() > 0 {
+		if lib := st.Library(); lib != nil && lib.Len() > 0 {
 			st.WaitReady(ctx) //nolint:errcheck // a slow station is served anyway
 		}
 	}

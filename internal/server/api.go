@@ -14,6 +14,7 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/relay"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
@@ -39,6 +40,30 @@ type stationJSON struct {
 	Sessions     uint64  `json:"sessions"`
 	DelayS       float64 `json:"delay_s"` // how far behind live listeners hear
 	Bitrate      int     `json:"bitrate"`
+	// Source is what plays: "folder", "live", "relay", "fallback"; "" off the air.
+	Source string      `json:"source"`
+	Live   *streamJSON `json:"live,omitempty"`  // the live or relayed stream on the air
+	Relay  *relayJSON  `json:"relay,omitempty"` // the relay's state, on the air or not
+}
+
+// streamJSON is a live or relayed stream as its client announced it.
+type streamJSON struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Genre       string `json:"genre,omitempty"`
+	URL         string `json:"url,omitempty"`
+	Since       string `json:"since"`
+	BytesIn     int64  `json:"bytes_in"`
+}
+
+// relayJSON is a relay's state; the upstream is shown without credentials.
+type relayJSON struct {
+	Upstream   string `json:"upstream"`
+	State      string `json:"state"`
+	Since      string `json:"since,omitempty"`
+	Reconnects int64  `json:"reconnects"`
+	BytesIn    int64  `json:"bytes_in"`
+	LastError  string `json:"last_error,omitempty"`
 }
 
 func (s *Server) describe(st Station, scheme, host string, now time.Time) stationJSON {
@@ -54,6 +79,16 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 		j.DelayS = round3(stats.AvgDelay.Seconds())
 	}
 	j.OnAir = onAir(st)
+	air := st.OnAir()
+	j.Source = air.Source
+	if air.Source == "live" || air.Source == "relay" {
+		in := air.Stream
+		j.Live = &streamJSON{Name: in.Name, Description: in.Description, Genre: in.Genre, URL: in.URL,
+			Since: air.Since.UTC().Format(time.RFC3339), BytesIn: air.BytesIn}
+	}
+	if r := air.Relay; r != nil {
+		j.Relay = relayStatusJSON(r)
+	}
 	if t := nowPlaying(st); t != nil {
 		j.CurrentTrack, j.Title, j.Artist, j.File, j.Bitrate = t.Display, t.Title, t.Artist, path.Base(t.Rel), t.Bitrate
 		if j.Title == "" {
@@ -356,4 +391,12 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ctx.SetBodyString(fmt.Sprintf("Ready - %d streams registered\n", len(s.Stations)))
+}
+
+func relayStatusJSON(r *relay.Status) *relayJSON {
+	j := &relayJSON{Upstream: r.Upstream, State: string(r.State), Reconnects: r.Reconnects, BytesIn: r.BytesIn, LastError: r.LastError}
+	if !r.Since.IsZero() {
+		j.Since = r.Since.UTC().Format(time.RFC3339)
+	}
+	return j
 }

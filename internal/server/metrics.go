@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -28,11 +29,12 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		st         mount.Stats
 		ready      bool
 		refused    *refusalCounts
+		air        station.OnAir
 	}
 	var samples []sample
 	for _, st := range s.sortedStations() {
 		p := st.Profile()
-		samples = append(samples, sample{p.Route, p.Mode == config.ModeIndividual, st.Stats(), st.Ready(), s.refusals[st]})
+		samples = append(samples, sample{p.Route, p.Mode == config.ModeIndividual, st.Stats(), st.Ready(), s.refusals[st], st.OnAir()})
 	}
 	type series struct {
 		name, typ, help string
@@ -55,6 +57,13 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 			}
 			return 0
 		}},
+		{"audio_stream_live_bytes_in_total", "counter", "Bytes received from the live source or relay on the air now, in its current session.", func(x sample) float64 { return float64(x.air.BytesIn) }},
+		{"audio_stream_relay_reconnects_total", "counter", "Connections of the relay to its upstream after the first.", func(x sample) float64 {
+			if x.air.Relay == nil {
+				return 0
+			}
+			return float64(x.air.Relay.Reconnects)
+		}},
 		{"audio_stream_ready", "gauge", "1 when the station is playing audio.", func(x sample) float64 {
 			if x.ready {
 				return 1
@@ -66,6 +75,17 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.typ)
 		for _, x := range samples {
 			fmt.Fprintf(&b, "%s{stream=%s} %s\n", m.name, strconv.Quote(x.route), strconv.FormatFloat(m.value(x), 'g', -1, 64))
+		}
+	}
+	const sourceName = "audio_stream_source_on_air"
+	fmt.Fprintf(&b, "# HELP %s 1 for the source the station plays now: folder, live, relay or fallback.\n# TYPE %s gauge\n", sourceName, sourceName)
+	for _, x := range samples {
+		for _, kind := range []string{"folder", "live", "relay", "fallback"} {
+			v := 0
+			if x.air.Source == kind {
+				v = 1
+			}
+			fmt.Fprintf(&b, "%s{stream=%s,source=%q} %d\n", sourceName, strconv.Quote(x.route), kind, v)
 		}
 	}
 	const refusedName = "audio_stream_listeners_refused_total"

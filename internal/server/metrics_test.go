@@ -150,7 +150,11 @@ func checkStationSeries(t *testing.T, fams map[string]*promFamily, routes []stri
 			continue
 		}
 		if name == "audio_stream_listeners_refused_total" {
-			checkRefusalSeries(t, f, routes)
+			checkLabelledSeries(t, name, f, routes, "reason", int(refusalKinds))
+			continue
+		}
+		if name == "audio_stream_source_on_air" {
+			checkLabelledSeries(t, name, f, routes, "source", 4)
 			continue
 		}
 		if slices.Contains(serverWideFamilies, name) {
@@ -210,21 +214,21 @@ func TestParsePrometheusRejects(t *testing.T) {
 
 // checkRefusalSeries: the refusal counter has one series per station and
 // reason (zeros included, so rates work from the first refusal on).
-func checkRefusalSeries(t *testing.T, f *promFamily, routes []string) {
+func checkLabelledSeries(t *testing.T, name string, f *promFamily, routes []string, label string, per int) {
 	t.Helper()
 	perRoute := map[string]int{}
 	for _, s := range f.samples {
-		if len(s.labels) != 2 || s.labels["reason"] == "" {
-			t.Errorf("audio_stream_listeners_refused_total: labels %v, want stream and reason", s.labels)
+		if len(s.labels) != 2 || s.labels[label] == "" {
+			t.Errorf("%s: labels %v, want stream and %s", name, s.labels, label)
 		}
 		perRoute[s.labels["stream"]]++
 	}
 	for _, r := range routes {
-		if perRoute[r] != int(refusalKinds) {
-			t.Errorf("audio_stream_listeners_refused_total{stream=%q}: %d series, want one per reason (%d)", r, perRoute[r], refusalKinds)
+		if perRoute[r] != per {
+			t.Errorf("%s{stream=%q}: %d series, want one per %s (%d)", name, r, perRoute[r], label, per)
 		}
 	}
 	if len(perRoute) != len(routes) {
-		t.Errorf("audio_stream_listeners_refused_total: streams %v, want %q", perRoute, routes)
+		t.Errorf("%s: streams %v, want %q", name, perRoute, routes)
 	}
 }

@@ -38,6 +38,11 @@ type Station interface {
 	Stats() mount.Stats
 	History() []playlist.Entry
 	Reload() (playlist.ScanResult, error)
+	// OnAir says which source plays (folder, live, relay, fallback).
+	OnAir() station.OnAir
+	// LiveSource is where source clients stream, with their password;
+	// nil if the station takes none.
+	LiveSource() (*mount.LiveSource, string)
 }
 
 // Server serves the stations over HTTP. Fill the fields, then call Serve.

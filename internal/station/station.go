@@ -7,6 +7,7 @@
 package station
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/demo"
@@ -81,6 +83,8 @@ type Station struct {
 	profile  Profile
 	demo     bool
 	mount    *mount.Mountpoint
+	live     *liveSources
+	wg       sync.WaitGroup // the relay's goroutine
 }
 
 // BuildAll builds every configured station, in configuration order. When
@@ -105,6 +109,7 @@ func BuildAll(cfg *config.Config, deps Deps) ([]*Station, error) {
 		st.demo = usesDemo
 		out = append(out, st)
 	}
+	linkFallbacks(out)
 	return out, nil
 }
 
@@ -167,22 +172,29 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 	if deps.OnTrack != nil {
 		mc.OnTrack = func(t *mount.TrackInfo) { deps.OnTrack(route, t) }
 	}
+	live := buildLive(cfg, set, deps, log)
 	mp := &mount.Mountpoint{
 		Route: route, Individual: set.Mode == config.ModeIndividual, Shuffle: set.Shuffle,
 		Station: mc, RescanInterval: cfg.RescanInterval,
-		Library: playlist.NewLibrary(set.Dir, playlist.LibraryOptions{Extensions: set.Extensions, Logger: log}),
 		History: playlist.NewHistory(set.HistorySize),
 		Decoder: decoder,
 		Preload: cfg.MaxPreloadTracks,
 		Charset: set.ICYCharset,
 		Logger:  log,
 	}
-	if cfg.StateDir != "" {
+	if set.HasFolder() {
+		mp.Library = playlist.NewLibrary(set.Dir, playlist.LibraryOptions{Extensions: set.Extensions, Logger: log})
+	}
+	if sources := live.list(); len(sources) > 0 {
+		mp.Sources = func() []mount.Source { return sources } // radio mode: called once
+	}
+	if cfg.StateDir != "" && set.HasFolder() {
 		mp.StatePath = filepath.Join(cfg.StateDir, stateName(route))
 	}
 	return &Station{
 		settings: set,
 		mount:    mp,
+		live:     live,
 		profile: Profile{
 			Route: route, Name: set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL,
 			Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
@@ -241,8 +253,20 @@ func escapeStateName(s string) string {
 	return b.String()
 }
 
-// Profile is what the station tells listeners about itself.
-func (s *Station) Profile() Profile { return s.profile }
+// Profile is what the station tells listeners about itself. While a DJ is
+// live, the name, description, genre and URL their client announced
+// (ice-name and friends) stand in for the configured ones, as on Icecast.
+func (s *Station) Profile() Profile {
+	p := s.profile
+	if l := s.live.live; l != nil {
+		if st := l.Status(); st.OnAir {
+			in := st.Info
+			p.Name, p.Description = cmp.Or(in.Name, p.Name), cmp.Or(in.Description, p.Description)
+			p.Genre, p.URL = cmp.Or(in.Genre, p.Genre), cmp.Or(in.URL, p.URL)
+		}
+	}
+	return p
+}
 
 // Settings are the station's resolved settings (with the demo folder in
 // Dir when Demo is true). For logs and `check`, never for the wire.
@@ -251,7 +275,7 @@ func (s *Station) Settings() config.Station { return s.settings }
 // Demo reports whether the station plays the bundled demo tracks.
 func (s *Station) Demo() bool { return s.demo }
 
-// Library is the station's scanned folder.
+// Library is the station's scanned folder; nil for a station without one.
 func (s *Station) Library() *playlist.Library { return s.mount.Library }
 
 // Decoder is how the station opens its files.
@@ -259,10 +283,18 @@ func (s *Station) Decoder() mount.Decoder { return s.mount.Decoder }
 
 // Start scans the folder and starts playing (radio mode); it returns at
 // once. Everything stops when ctx ends; Wait waits for that.
-func (s *Station) Start(ctx context.Context) { s.mount.Start(ctx) }
+func (s *Station) Start(ctx context.Context) {
+	s.mount.Start(ctx)
+	if r := s.live.relay; r != nil {
+		s.wg.Go(func() { r.Run(ctx) })
+	}
+}
 
 // Wait returns when everything Start started has ended.
-func (s *Station) Wait() { s.mount.Wait() }
+func (s *Station) Wait() {
+	s.mount.Wait()
+	s.wg.Wait()
+}
 
 // WaitReady returns nil once a new listener would get audio, or ctx's error.
 func (s *Station) WaitReady(ctx context.Context) error { return s.mount.WaitReady(ctx) }
@@ -304,6 +336,9 @@ func WarnUnplayable(stations []*Station, ffmpegErr error, log *slog.Logger) {
 	for _, st := range stations {
 		dec := st.Decoder()
 		lib := st.Library()
+		if lib == nil {
+			continue
+		}
 		for _, t := range lib.Tracks() {
 			if dec.NeedsFFmpeg(t.Rel) {
 				n++
