@@ -51,6 +51,8 @@ func debianPackage(tool string) string {
 		return "ffmpeg"
 	case "icecast2":
 		return "icecast2"
+	case "shout":
+		return "libshout-tools"
 	}
 	return tool
 }
