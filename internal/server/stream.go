@@ -129,19 +129,26 @@ func (s *Server) admit(st Station, set station.Profile, ip string) (release func
 const (
 	startupWindow    = 10 * time.Second
 	startupReadyWait = 3 * time.Second
+	// onDemandReadyWait is how long a listener of an on-demand relay that
+	// is not connected waits for it: a connect plus the live buffer.
+	onDemandReadyWait = 10 * time.Second
 )
 
 // awaitReady reports whether st became ready, waiting for it only within
 // the start-up window: later, a station that is not ready is refused at
 // once, holding nothing.
 func (s *Server) awaitReady(ctx context.Context, st Station) bool {
-	if s.clock().Sub(s.upSince) >= startupWindow {
+	wait := startupReadyWait
+	switch {
+	case st.Profile().OnDemand:
+		wait = onDemandReadyWait // the relay connects for this listener
+	case s.clock().Sub(s.upSince) >= startupWindow:
 		return false
 	}
 	if s.readyWait != nil {
 		s.readyWait()
 	}
-	wctx, cancel := context.WithTimeout(ctx, startupReadyWait)
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	return st.WaitReady(wctx) == nil
 }

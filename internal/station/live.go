@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
@@ -21,6 +22,35 @@ type liveSources struct {
 	relay    *relay.Relay // nil: no relay
 	relayed  *mount.LiveSource
 	mirror   *mount.MirrorSource // nil: no fallback
+
+	// demanded is when a listener last waited for an on-demand relay:
+	// for demandGrace it counts as a listener, so the relay connects and
+	// stays up until the listener has joined.
+	demanded atomic.Int64
+}
+
+// demandGrace is how long a waiting listener keeps an on-demand relay
+// connecting: the relay's connect timeout plus the station's buffer.
+const demandGrace = 15 * time.Second
+
+// demand tells an on-demand relay that a listener is waiting for it.
+func (l *liveSources) demand() {
+	r := l.relay
+	if r == nil || !r.OnDemand {
+		return
+	}
+	l.demanded.Store(time.Now().UnixNano())
+	r.Wake()
+	// Look again once the grace is over: if nobody joined, disconnect.
+	time.AfterFunc(demandGrace, r.Wake)
+}
+
+// pending is 1 while a listener's demand is fresh, else 0.
+func (l *liveSources) pending() int {
+	if time.Since(time.Unix(0, l.demanded.Load())) < demandGrace {
+		return 1
+	}
+	return 0
 }
 
 // list is the source list for Mountpoint.Sources, in priority order.

@@ -71,6 +71,9 @@ type Profile struct {
 	Metaint                       int
 	LegacyICYStatus               bool
 	MaxListeners                  int // 0 = unlimited
+	// OnDemand: the station relays only while someone listens, so a new
+	// listener waits for the relay to connect (WaitReady starts it).
+	OnDemand bool
 	// MaxPrivateStreams caps this station's private streams in individual
 	// mode, ServerMaxPrivateStreams those of all individual-mode stations
 	// together (the server applies it); 0 = unlimited.
@@ -185,6 +188,9 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 	if set.HasFolder() {
 		mp.Library = playlist.NewLibrary(set.Dir, playlist.LibraryOptions{Extensions: set.Extensions, Logger: log})
 	}
+	if r := live.relay; r != nil {
+		r.Listeners = func() int { return mp.Listeners() + live.pending() }
+	}
 	if sources := live.list(); len(sources) > 0 {
 		mp.Sources = func() []mount.Source { return sources } // radio mode: called once
 	}
@@ -199,6 +205,7 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 			Route: route, Name: set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL,
 			Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
 			Channels: set.Channels, Metaint: set.Metaint, LegacyICYStatus: set.LegacyICYStatus,
+			OnDemand:     set.OnDemand,
 			MaxListeners: set.MaxListeners, MaxPrivateStreams: set.MaxPrivateStreams,
 			ServerMaxPrivateStreams: cfg.MaxPrivateStreams,
 		},
@@ -296,8 +303,12 @@ func (s *Station) Wait() {
 	s.wg.Wait()
 }
 
-// WaitReady returns nil once a new listener would get audio, or ctx's error.
-func (s *Station) WaitReady(ctx context.Context) error { return s.mount.WaitReady(ctx) }
+// WaitReady returns nil once a new listener would get audio, or ctx's
+// error. Waiting counts as demand for an on-demand relay, which connects.
+func (s *Station) WaitReady(ctx context.Context) error {
+	s.live.demand()
+	return s.mount.WaitReady(ctx)
+}
 
 // Ready reports whether a new listener would get audio now (an
 // individual-mode station whose every file fails is not ready: its
@@ -306,7 +317,19 @@ func (s *Station) Ready() bool { return s.mount.Ready() }
 
 // Join hands a listener's connection to the station, which owns it from
 // then on (see mount.JoinRequest).
-func (s *Station) Join(req mount.JoinRequest) error { return s.mount.Join(req) }
+func (s *Station) Join(req mount.JoinRequest) error {
+	if r := s.live.relay; r != nil && r.OnDemand {
+		leave := req.OnLeave
+		req.OnLeave = func() {
+			if leave != nil {
+				leave()
+			}
+			r.Wake()
+		}
+		defer r.Wake()
+	}
+	return s.mount.Join(req)
+}
 
 // NowPlaying is the track listeners hear now; nil before the first.
 func (s *Station) NowPlaying() *mount.TrackInfo { return s.mount.NowPlaying() }
