@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,6 +42,10 @@ type FolderSource struct {
 	// one plays; 0 opens the next track only when the station asks for it
 	// (at the end of the current one), holding no file or encoder ahead.
 	Preload int
+	// ResumeInterrupted makes a track that a higher source (a live show)
+	// interrupted play on from the frame after the interruption when the
+	// folder is back on; false plays the next track instead.
+	ResumeInterrupted bool
 
 	// resume starts the first track, if it is resume.Rel, at resume.Offset.
 	resume resumePoint
@@ -58,6 +63,9 @@ type FolderSource struct {
 
 	mu    sync.Mutex
 	ready []*Track // opened, first frame read, in play order
+	// stopped is set when Run has closed what it held for good: a track
+	// interrupted after that is the station's to close.
+	stopped bool
 	// asked is set when Next found nothing ready, cleared by the next push:
 	// with Preload 0 it is the only reason to open a track.
 	asked bool
@@ -261,12 +269,33 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 	}
 }
 
+// Interrupted takes back a track a higher source interrupted, if
+// ResumeInterrupted is set: Next returns its rest first (with a fresh
+// Info, as the station sets Started), from the frame after the last one
+// played. See interrupter.
+func (f *FolderSource) Interrupted(t *Track) bool {
+	if !f.ResumeInterrupted {
+		return false
+	}
+	f.init()
+	info := *t.Info
+	info.Started = time.Time{}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return false
+	}
+	f.ready = slices.Insert(f.ready, 0, &Track{Info: &info, Frames: t.Frames, Closer: t.Closer})
+	return true
+}
+
 // drain closes the tracks opened but never taken: they hold files or
 // encoders.
 func (f *FolderSource) drain() {
 	f.mu.Lock()
 	left := f.ready
 	f.ready = nil
+	f.stopped = true
 	f.mu.Unlock()
 	for _, t := range left {
 		closeTrack(t)

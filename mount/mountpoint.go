@@ -46,6 +46,10 @@ type Mountpoint struct {
 	Preload int
 	// OpenTimeout bounds opening one track (FolderSource.OpenTimeout).
 	OpenTimeout time.Duration
+	// ResumeInterrupted resumes a folder track that a live show
+	// interrupted where it was cut, instead of playing the next one
+	// (FolderSource.ResumeInterrupted).
+	ResumeInterrupted bool
 	// RescanInterval rescans the folder periodically (0: only on Reload).
 	RescanInterval time.Duration
 	// StatePath, if set, keeps the radio position across restarts.
@@ -134,7 +138,8 @@ func (m *Mountpoint) Wait() { m.wg.Wait() }
 func (m *Mountpoint) newFolder(order *playlist.Order) *FolderSource {
 	return &FolderSource{
 		Library: m.Library, Order: order, Decoder: m.Decoder, Charset: m.Charset,
-		Preload: m.Preload, OpenTimeout: m.OpenTimeout, hooks: m.hooks, bad: &m.bad,
+		Preload: m.Preload, OpenTimeout: m.OpenTimeout, ResumeInterrupted: m.ResumeInterrupted,
+		hooks: m.hooks, bad: &m.bad,
 	}
 }
 

@@ -11,7 +11,9 @@ import (
 // in the list gets a track ready while a later one plays, the station ends
 // the playing track at the next frame boundary and plays the new one.
 // When that track ends, the station again takes the first ready track in
-// list order, so a lower source resumes with its next track. All sources
+// list order, so a lower source resumes with its next track, or with the
+// rest of the interrupted one if it takes that back (see interrupter).
+// All sources
 // feed the same buffer: listeners never notice a switch except by the
 // audio and the ICY title, which changes when they hear the new track.
 //
@@ -49,6 +51,16 @@ import (
 type Source interface {
 	Run(ctx context.Context, f *Feed)
 	Next() *Track
+}
+
+// interrupter is a Source that may take back a track a higher source
+// interrupted. The station calls Interrupted from its player goroutine
+// after the track's last frame went on the air; true means the source
+// keeps t (the station does not close it) and will return its remaining
+// frames from Next again, with a new Info; false, and the station closes
+// t as usual. FolderSource implements it (ResumeInterrupted).
+type interrupter interface {
+	Interrupted(t *Track) bool
 }
 
 // Track is one run of audio from a source: a file, a pushed stream, an

@@ -337,7 +337,12 @@ type offsetter interface{ Offset() int64 }
 // returned, to be played next. Blocks hold whole frames, so a switch is
 // always on a frame boundary.
 func (s *Station) play(ctx context.Context, t *Track, prio int) (next *Track, nextPrio int, err error) {
-	defer closeTrack(t)
+	kept := false // t's source took it back to resume it later (see interrupter)
+	defer func() {
+		if !kept {
+			closeTrack(t)
+		}
+	}()
 	handedOver := false // next goes to the caller; on an error or a panic it is closed here
 	defer func() {
 		if !handedOver && next != nil {
@@ -408,6 +413,11 @@ func (s *Station) play(ctx context.Context, t *Track, prio int) (next *Track, ne
 	}
 	if played > 0 {
 		s.count.tracks.Add(1)
+	}
+	if next != nil && ctx.Err() == nil {
+		if src, ok := s.sources[prio].(interrupter); ok {
+			kept = src.Interrupted(t)
+		}
 	}
 	handedOver = true
 	return next, nextPrio, nil

@@ -182,8 +182,11 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		History: playlist.NewHistory(set.HistorySize),
 		Decoder: decoder,
 		Preload: cfg.MaxPreloadTracks,
-		Charset: set.ICYCharset,
-		Logger:  log,
+		// After a live show or relay: the folder's next track, or the
+		// interrupted one where it stopped.
+		ResumeInterrupted: set.AfterLive == "resume",
+		Charset:           set.ICYCharset,
+		Logger:            log,
 	}
 	if set.HasFolder() {
 		mp.Library = playlist.NewLibrary(set.Dir, playlist.LibraryOptions{Extensions: set.Extensions, Logger: log})
