@@ -119,6 +119,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		MaxConnsPerIP: cfg.MaxConnsPerIP, HeaderTimeout: cfg.HeaderTimeout, ServerID: "audio-streamer",
 		Admin: cfg.Admin, Location: cfg.Location, Logger: log, Reporter: rep,
 		TLSListener: tlsLn, TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey,
+		ShoutcastMount: cfg.ShoutcastMount,
 	}
 	// SIGHUP stays handled until run returns: a reload while the stations
 	// stop must not kill the process.
@@ -141,7 +142,9 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		defer close(readinessSent)
 		notifyWhenReady(readyCtx, stations, env, log)
 	}()
+	shoutcastDone := serveShoutcast(ctx, cfg, stations, srv, log)
 	err = <-serveErr
+	<-shoutcastDone
 	stopReadiness()
 	<-readinessSent
 	notify(env, "STOPPING=1") //nolint:errcheck // best effort while stopping
@@ -167,6 +170,39 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 	log.Info("audio-streamer stopped")
 	return 0
+}
+
+// serveShoutcast opens port+1 for SHOUTcast v1 source clients (old DJ
+// tools) when the shoutcast_mount station takes live sources, as Icecast
+// does; a port that cannot be opened is a warning, not a failed start.
+// The returned channel closes when that listener has stopped (at ctx's end).
+func serveShoutcast(ctx context.Context, cfg *config.Config, stations []*station.Station, srv *server.Server, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	open := false
+	for _, st := range stations {
+		if live, _ := st.LiveSource(); live != nil && st.Profile().Route == cfg.ShoutcastMount {
+			open = true
+		}
+	}
+	if !open || cfg.Port >= 65535 {
+		close(done)
+		return done
+	}
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port+1))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Warn("cannot open the SHOUTcast source port; SHOUTcast v1 DJ tools cannot connect (Icecast clients can)", "addr", addr, "error", err)
+		close(done)
+		return done
+	}
+	log.Info("SHOUTcast v1 sources listening", "addr", ln.Addr().String(), "station", cfg.ShoutcastMount)
+	go func() {
+		defer close(done)
+		if err := srv.ServeShoutcast(ctx, ln); err != nil {
+			log.Error("SHOUTcast source port stopped", "error", err)
+		}
+	}()
+	return done
 }
 
 // waitReady waits, at most limit, until every station that has files is

@@ -24,6 +24,11 @@ const (
 	ListenXSPF     = "/listen.xspf"
 	Stream         = "/stream"        // alias of the default station
 	DirectStream   = "/direct-stream" // alias of the default station
+	// Admin is Icecast's admin tree (/admin/metadata for title updates
+	// from source clients); AdminCGI is SHOUTcast's title update.
+	Admin         = "/admin"
+	AdminMetadata = Admin + "/metadata"
+	AdminCGI      = "/admin.cgi"
 )
 
 // All returns every reserved path, a fresh slice each call so callers
@@ -32,7 +37,7 @@ func All() []string {
 	return []string{
 		Streams, NowPlaying, History, ReloadPlaylist, StatusJSON, StatusXSL,
 		Healthz, Readyz, Metrics, Web, Events, ListenM3U, ListenPLS, ListenXSPF,
-		Stream, DirectStream,
+		Stream, DirectStream, Admin, AdminCGI,
 	}
 }
 

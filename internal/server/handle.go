@@ -8,6 +8,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/endpoint"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/ingest"
 )
 
 // handle routes a request. Stream routes are exact configured paths (a
@@ -16,7 +17,16 @@ import (
 // reaches a station in their place.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	path := requestPath(ctx)
+	// A DJ's encoder going live (PUT or SOURCE) on any path but the
+	// server's own, which answer 405 to such methods.
+	if ingest.IsSource(ctx) && endpoint.Shadowed(path) == "" {
+		s.ingest.ServeSource(ctx, s.serveCtx)
+		return
+	}
 	switch path {
+	case endpoint.AdminMetadata, endpoint.AdminCGI:
+		s.ingest.ServeMetadata(ctx)
+		return
 	case endpoint.Streams:
 		s.streams(ctx)
 		return

@@ -11,6 +11,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/auth"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/ingest"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
@@ -71,6 +73,9 @@ type Server struct {
 	// dropped.
 	MaxEventStreams, MaxEventStreamsPerIP int
 	EventsWriteTimeout                    time.Duration
+	// ShoutcastMount is the route SHOUTcast v1 source clients feed
+	// (ServeShoutcast); "" = none.
+	ShoutcastMount string
 
 	byRoute map[string]Station
 	started time.Time
@@ -90,6 +95,13 @@ type Server struct {
 	// eventsDropped, if set, is called when an /events write fails (tests
 	// synchronise on it).
 	eventsDropped func()
+
+	// ingest answers source clients and title updates; streams it
+	// accepted end when serveCtx does.
+	ingest   *ingest.Server
+	serveCtx context.Context
+	initOnce sync.Once
+	initErr  error
 
 	rescanners map[Station]*rescanner // /reload-playlist's coalesced scans, one per station
 	authFails  auth.Failures          // wrong admin tokens per address
@@ -118,6 +130,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.init(); err != nil {
 		return err
 	}
+	s.serveCtx = ctx
 	ln = &sniffListener{Listener: ln, onTLS: s.onTLSProbe, onExhausted: s.onAcceptExhausted}
 	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(ln) }()
@@ -137,7 +150,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// init resolves the fields once; Serve and ServeShoutcast both call it.
 func (s *Server) init() error {
+	s.initOnce.Do(func() { s.initErr = s.setup() })
+	return s.initErr
+}
+
+func (s *Server) setup() error {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -169,6 +188,18 @@ func (s *Server) init() error {
 		s.rescanners[st] = &rescanner{queued: s.reloadQueued}
 		s.refusals[st] = &refusalCounts{}
 	}
+	s.ingest = &ingest.Server{
+		Lookup: s.sourceMount,
+		Shoutcast: func() []*ingest.Mount {
+			if m, ok := s.sourceMount(s.ShoutcastMount); ok && m.Password != "" {
+				return []*ingest.Mount{m}
+			}
+			return nil
+		},
+		AdminToken: s.AdminToken, Failures: &s.authFails, HeaderTimeout: s.HeaderTimeout,
+		Clock: s.clock, Logger: s.Logger,
+		OnPanic: func(v any) { s.Reporter.Panic(v, map[string]string{"path": "source"}) },
+	}
 	s.http = &fasthttp.Server{
 		Handler:               s.recoverHandler(s.handle),
 		Name:                  s.ServerID,
@@ -182,8 +213,32 @@ func (s *Server) init() error {
 		Logger:                fasthttpLogger{s.Logger},
 		ErrorHandler:          s.badRequest,
 		ConnState:             s.connState,
+		// Source clients that send "Expect: 100-continue" get the 100
+		// only once their password and route check out.
+		ExpectHandler: s.ingest.Expect,
 	}
 	return nil
+}
+
+// sourceMount is a station as source clients see it: its live source and
+// password ("" when it takes none).
+func (s *Server) sourceMount(path string) (*ingest.Mount, bool) {
+	st := s.stationFor(path)
+	if st == nil {
+		return nil, false
+	}
+	live, password := st.LiveSource()
+	return &ingest.Mount{Route: st.Profile().Route, Live: live, Password: password}, true
+}
+
+// ServeShoutcast takes SHOUTcast v1 source clients on ln (the port after
+// the HTTP port) for ShoutcastMount until ctx ends. Call it after Serve
+// has started.
+func (s *Server) ServeShoutcast(ctx context.Context, ln net.Listener) error {
+	if err := s.init(); err != nil {
+		return err
+	}
+	return s.ingest.ServeShoutcast(ctx, ln)
 }
 
 // recoverHandler keeps one failing request from taking the server down.
