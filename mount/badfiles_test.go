@@ -99,9 +99,9 @@ func TestPrivateStreamsPreloadAtMostOneTrack(t *testing.T) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, src := range m.private {
-		if src.Preload != 1 {
-			t.Errorf("private source preloads %d tracks, want 1", src.Preload)
+	for _, p := range m.private {
+		if p.src.Preload != 1 {
+			t.Errorf("private source preloads %d tracks, want 1", p.src.Preload)
 		}
 	}
 	if len(m.private) != 1 {

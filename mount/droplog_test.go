@@ -44,7 +44,7 @@ func TestManyDroppedListenersLogOneLinePerInterval(t *testing.T) {
 	st.ring.Append(block())
 	st.ring.Append(block())
 	sc := newScratch()
-	st.shards[0].writeAll(sc)
+	st.shards[0].writeAll(sc, false)
 
 	lines := logs.matching(slog.LevelInfo, "listener dropped: too slow")
 	if len(lines) != 1 {

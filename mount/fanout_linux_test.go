@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"golang.org/x/sys/unix"
+
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
 )
 
 // The fixtures here feed the fan-out benchmarks and the steady-state tests
@@ -259,7 +260,7 @@ func newBenchStation(tb testing.TB, shards int, feed *benchFeed) *benchStation {
 		go func() {
 			sc := newScratch()
 			for range start {
-				sh.writeAll(sc)
+				sh.writeAll(sc, false)
 				bs.done <- struct{}{}
 			}
 		}()

@@ -53,6 +53,9 @@ type FolderSource struct {
 	// bad is shared by the sources of one mountpoint (nil: the source's
 	// own).
 	bad *badFiles
+	// dry, if set, is called from Run whenever the play order has nothing
+	// playable: a private station's join waits for audio until then.
+	dry func()
 
 	once sync.Once
 	list trackList
@@ -235,6 +238,9 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 		}
 		path, rel, ok := f.list.Next()
 		if !ok {
+			if f.dry != nil {
+				f.dry()
+			}
 			select {
 			case <-ctx.Done():
 				return

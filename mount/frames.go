@@ -163,10 +163,13 @@ func (fr *FrameReader) align() error {
 	if b, err := fr.br.Peek(4); err == nil && fr.locked && fr.matches(b) {
 		return nil
 	}
-scan:
+	want := 4
 	for {
-		buf, err := fr.br.Peek(fr.br.Size())
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		// Judge what has arrived, at least want bytes: a file fills the
+		// window at once, and a live stream is not held up until 16 KiB
+		// (a second at 128 kbit/s) have come in.
+		buf, err := fr.br.Peek(min(max(want, fr.br.Buffered()), fr.br.Size()))
+		if err != nil && !errors.Is(err, io.EOF) {
 			// A failing source (an encoder's exit reason) beats "no frames".
 			return err
 		}
@@ -174,7 +177,8 @@ scan:
 			return io.EOF
 		}
 		atEOF := err != nil
-		for i := 0; i+4 <= len(buf); i++ {
+		need := 0 // bytes the first candidate needs before it can be judged
+		for i := 0; i+4 <= len(buf) && need == 0; i++ {
 			if buf[i] != 0xFF || !fr.matches(buf[i:]) {
 				continue
 			}
@@ -193,22 +197,25 @@ scan:
 					continue
 				}
 			default:
-				// The following header is not buffered yet: drop what lies
-				// before the candidate and look again with a full window.
-				if i == 0 {
-					continue // cannot happen: the window is 16 KiB, frames < 3 KiB
-				}
+				// The following header has not arrived: drop what lies
+				// before the candidate and wait for it.
 				fr.discard(i)
-				continue scan
+				need = size + 4
+				continue
 			}
 			fr.discard(i)
 			return nil
 		}
-		if atEOF {
+		switch {
+		case need > 0:
+			want = need
+		case atEOF:
 			fr.discard(len(buf))
 			return io.EOF
+		default:
+			fr.discard(len(buf) - 3)
+			want = 4
 		}
-		fr.discard(len(buf) - 3)
 	}
 }
 

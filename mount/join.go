@@ -28,6 +28,11 @@ type JoinRequest struct {
 	// OnLeave, if not nil, runs once when the station has closed Conn,
 	// whatever the outcome, also when Join fails.
 	OnLeave func()
+	// NoAudio, if not nil, gives the complete reply sent instead of Head
+	// when the listener is refused for want of audio (ErrNoAudio: a
+	// private station whose files all fail); called only then. Nil: a
+	// plain 503.
+	NoAudio func() []byte
 }
 
 // Join hands a listener to the station. The listener starts one burst
@@ -65,7 +70,7 @@ func (s *Station) Join(req JoinRequest) (err error) {
 	if sc == nil {
 		sc = newScratch()
 	}
-	err = l.flush(s.ring, sc, now, s.cfg.WriteTimeout)
+	err = l.flush(s.ring, sc, now, s.cfg.WriteTimeout, false)
 	s.joinScratch.Put(sc)
 	if err != nil {
 		settled = true
@@ -223,9 +228,13 @@ func (s *Station) startWriter(conn net.Conn, l *listener) error {
 	return nil
 }
 
-// write feeds one listener until it fails or the station stops.
+// write feeds one listener until it fails or the station stops. Like a
+// shard's round (see listener.flush), a check every idleCheck finds a
+// client that hung up while its station published nothing.
 func (s *Station) write(conn net.Conn, l *listener) error {
 	sc := newScratch()
+	check := time.NewTicker(idleCheck)
+	defer check.Stop()
 	for {
 		wake := s.published.wait()
 		if l.blk == nil {
@@ -246,6 +255,7 @@ func (s *Station) write(conn net.Conn, l *listener) error {
 			n, err := bufs.WriteTo(conn)
 			l.commit(segs, int(n))
 			l.sent.Add(n)
+			l.wrote = l.wrote || n > 0
 			clear(segs)
 			if err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -260,6 +270,13 @@ func (s *Station) write(conn net.Conn, l *listener) error {
 		case <-wake:
 		case <-s.done:
 			return errShutdown
+		case <-check.C:
+			if !l.wrote {
+				if err := hungUpConn(conn, sc.discardBuf()); err != nil {
+					return err
+				}
+			}
+			l.wrote = false
 		}
 	}
 }

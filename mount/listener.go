@@ -29,6 +29,9 @@ type listener struct {
 	joined  time.Time
 	dropErr error  // why the shard drops it; shard goroutine only
 	onLeave func() // run once when the connection is closed
+	// wrote is set when bytes went out since the shard's last idle check
+	// (see flush); shard goroutine only.
+	wrote bool
 
 	lastProgress time.Time
 	joinDelay    time.Duration
@@ -65,6 +68,17 @@ type scratch struct {
 	segs []seg
 	iov  [][]byte
 	vec  iovecs
+	// discard takes what an idle listener's client sent (see hungUp);
+	// made on first use, as most scratches never probe.
+	discard []byte
+}
+
+// discardBuf returns the scratch's buffer for bytes read and thrown away.
+func (sc *scratch) discardBuf() []byte {
+	if sc.discard == nil {
+		sc.discard = make([]byte, 512)
+	}
+	return sc.discard
 }
 
 func newScratch() *scratch {
@@ -87,14 +101,30 @@ var (
 	errFellBehind   = errors.New("fell behind the buffer")
 	errWriteTimeout = errors.New("no progress within the write timeout")
 	errShutdown     = errors.New("server shutting down")
+	// errHungUp: the client closed its side while nothing was written to
+	// it (an idle station); a write would have found it out too.
+	errHungUp = errors.New("client hung up")
 )
 
 // flush writes everything the listener has not yet got, up to flushLimit,
 // in one non-blocking writev. A full socket just leaves the rest for the
 // next tick. It returns an error when the listener must be dropped.
-func (l *listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Duration) error {
+//
+// check is set on the shard's periodic round: a listener that then has
+// nothing to write and was written nothing since the previous round (its
+// station publishes nothing) has its socket read without waiting, so a
+// client that hung up is found; otherwise only a failed write finds it,
+// and an idle station writes nothing.
+func (l *listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Duration, check bool) error {
+	idle := false
+	if check {
+		idle, l.wrote = !l.wrote, false
+	}
 	if l.blk == nil {
 		if l.blk = r.Head(); l.blk == nil && len(l.head) == 0 {
+			if idle {
+				return l.sock.hungUp(sc.discardBuf())
+			}
 			return nil
 		}
 	}
@@ -105,6 +135,9 @@ func (l *listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Durat
 	if len(segs) == 0 {
 		l.lastProgress = now
 		l.updateDelay(now)
+		if idle {
+			return l.sock.hungUp(sc.discardBuf())
+		}
 		return nil
 	}
 	iov := sc.iov[:0]
@@ -117,6 +150,7 @@ func (l *listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Durat
 		l.commit(segs, n)
 		l.lastProgress = now
 		l.sent.Add(int64(n))
+		l.wrote = true
 	}
 	clear(segs)
 	if err != nil {
@@ -215,5 +249,6 @@ func (l *listener) updateDelay(now time.Time) {
 // isDisconnect tells ordinary hang-ups from errors worth reporting.
 func isDisconnect(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, errFellBehind) || errors.Is(err, errWriteTimeout) || errors.Is(err, errShutdown)
+		errors.Is(err, errFellBehind) || errors.Is(err, errWriteTimeout) || errors.Is(err, errShutdown) ||
+		errors.Is(err, errHungUp)
 }

@@ -197,8 +197,10 @@ const (
 	defaultLiveTimeout = 10 * time.Second
 	defaultLiveBuffer  = time.Second
 	// aheadSlack is how far beyond Buffer the stream may run before
-	// frames are dropped.
-	aheadSlack = time.Second
+	// frames are dropped. With the publish interval the station takes
+	// frames ahead of time (at most 400 ms by default), a frame then waits
+	// less than Buffer plus a second from arrival to air.
+	aheadSlack = 500 * time.Millisecond
 	// sniffFrames is how many frames decide a stream's format; sniffLimit
 	// is how many bytes may pass without one before the stream counts as
 	// something other than MPEG audio (a tag with cover art fits).
@@ -568,7 +570,7 @@ func (s *Session) push(f Frame, start int64) bool {
 	if b.tmpl.Data == nil {
 		b.tmpl = f
 	}
-	b.trim(l.clock().Now(), f.Duration())
+	b.trim()
 	if !b.offered && b.queued >= l.buffer() {
 		b.offered = true
 		l.ready()
@@ -613,10 +615,6 @@ type liveBuf struct {
 	// Buffer again.
 	rebuffering bool
 	out         *liveFrames // the track the station has, if any
-	// dueEnd estimates when the audio handed to the station so far ends
-	// on the station's clock: the station takes frames up to a publish
-	// interval before they are due.
-	dueEnd time.Time
 	// tmpl is the latest frame handed over (or the first received), the
 	// model for silence; silence is its silent twin.
 	tmpl    Frame
@@ -657,23 +655,19 @@ func (b *liveBuf) nextGen() int {
 	return len(b.titles) - 1
 }
 
-// lead is how far past now the audio received so far reaches on the
-// station's clock: what a frame arriving now waits before it is due.
-func (b *liveBuf) lead(now time.Time) time.Duration {
-	return max(b.dueEnd.Sub(now), 0) + b.queued
-}
-
-// trim drops the oldest frames when the stream runs ahead: once a frame
-// arriving now (of length dur) would be due more than Buffer plus
-// aheadSlack from now, the buffer is cut back to Buffer.
-func (b *liveBuf) trim(now time.Time, dur time.Duration) {
+// trim drops the oldest frames when the stream runs ahead: once more than
+// Buffer plus aheadSlack of audio waits, it is cut back to Buffer. It goes
+// by the audio queued, not by when the station is due to play it: a station
+// catching up after a slow source pulls frames faster than real time for a
+// moment, and that must not count as the stream running ahead. While the
+// buffer refills after running dry, nothing is dropped.
+func (b *liveBuf) trim() {
 	target := b.l.buffer()
-	limit := target + aheadSlack - dur
-	if b.lead(now) <= limit {
+	if b.rebuffering || b.queued <= target+aheadSlack {
 		return
 	}
 	n := int64(0)
-	for b.len() > 0 && (b.queued > target || b.lead(now) > limit) {
+	for b.len() > 0 && b.queued > target {
 		b.pop()
 		n++
 	}
@@ -758,10 +752,6 @@ func (lf *liveFrames) Next() (Frame, error) {
 	if lf.closed || b.discard {
 		return Frame{}, io.EOF
 	}
-	now := l.clock().Now()
-	if b.dueEnd.Before(now) {
-		b.dueEnd = now
-	}
 	if b.rebuffering && (b.queued >= l.buffer() || b.ended) {
 		b.rebuffering = false
 		l.log().Info("stream buffer refilled", "silent_frames", b.inserted)
@@ -771,7 +761,6 @@ func (lf *liveFrames) Next() (Frame, error) {
 			return Frame{}, io.EOF
 		}
 		fr := b.pop()
-		b.dueEnd = b.dueEnd.Add(fr.f.Duration())
 		b.tmpl = fr.f
 		b.record(fr.f.Data)
 		return fr.f, nil
@@ -789,10 +778,11 @@ func (lf *liveFrames) Next() (Frame, error) {
 	s := b.silent()
 	l.inserted++
 	b.inserted++
-	b.dueEnd = b.dueEnd.Add(s.Duration())
 	b.record(s.Data)
 	return s, nil
 }
+
+func (lf *liveFrames) realTime() {}
 
 // Close is the station done with the track: the source makes the next
 // one from where it stopped.

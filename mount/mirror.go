@@ -158,6 +158,8 @@ func (f *mirrorFrames) Next() (Frame, error) {
 	}
 }
 
+func (f *mirrorFrames) realTime() {}
+
 // Close hands the position back to the source for the next track.
 func (f *mirrorFrames) Close() error {
 	f.done = true

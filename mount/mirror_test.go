@@ -140,3 +140,59 @@ func TestMirrorFallsBackToAnotherStation(t *testing.T) {
 		t.Errorf("titles heard %q, want the main station's, the show's, then the main station's", titles)
 	}
 }
+
+// TestLiveOverMirrorKeepsItsBuffer: a station that plays another station's
+// stream (its schedule trails the clock, since that audio arrives in real
+// time) hands over to a live source without draining the source's jitter
+// buffer at once: no silence is inserted and nothing is dropped for a
+// source that sends in real time. (Before, the station caught up on its
+// schedule at the switch and played seconds of silence, and frames
+// reached the buffer only after 16 KiB of the stream had arrived.)
+func TestLiveOverMirrorKeepsItsBuffer(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "a.mp3", testmedia.ID3v2("Main", "A", 0), testmedia.FramesFrom(0, 400))
+	lib := playlist.NewLibrary(dir, playlist.LibraryOptions{})
+	if _, err := lib.Scan(); err != nil {
+		t.Fatal(err)
+	}
+	main := New(Config{PublishInterval: 100 * time.Millisecond, Burst: 2 * time.Second}, &FolderSource{Library: lib, Preload: 1})
+	live := &LiveSource{Kind: "live", Buffer: 500 * time.Millisecond}
+	started := make(chan string, 16)
+	show := New(Config{PublishInterval: 100 * time.Millisecond, Burst: 2 * time.Second,
+		OnTrack: func(ti *TrackInfo) { started <- ti.Display }},
+		live, &MirrorSource{Station: func() *Station { return main }})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { main.Run(ctx) })
+	wg.Go(func() { show.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	select {
+	case <-started: // the mirror plays
+	case <-time.After(10 * time.Second):
+		t.Fatal("the mirror never played")
+	}
+
+	sess, err := live.Claim(StreamInfo{Name: "DJ"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		// A source client sending in real time, one frame per frame time.
+		defer pw.Close()
+		tick := time.NewTicker(26122 * time.Microsecond)
+		defer tick.Stop()
+		for i := range 115 { // 3 s
+			if _, err := pw.Write(testmedia.FramesFrom(uint32(9000+i), 1)); err != nil {
+				return
+			}
+			<-tick.C
+		}
+	}()
+	if err := sess.Stream(ctx, pr); err != nil {
+		t.Fatal(err)
+	}
+	if st := live.Status(); st.Inserted != 0 || st.Dropped != 0 {
+		t.Errorf("a real-time source over a mirror: %d silent frames inserted, %d dropped; want none", st.Inserted, st.Dropped)
+	}
+}

@@ -3,6 +3,7 @@ package mount
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -63,6 +64,9 @@ type Mountpoint struct {
 
 	hooks folderHooks // tests only: given to every FolderSource made here
 	bad   badFiles    // shared by every FolderSource made here
+	// privateEnded, if set, is called when a private station has ended
+	// and released everything (tests synchronise on it).
+	privateEnded func()
 
 	ctx        context.Context
 	wg         sync.WaitGroup
@@ -77,7 +81,7 @@ type Mountpoint struct {
 	// to poke after a rescan), and the route's counters: its listeners and
 	// the totals of the private stations that ended.
 	mu      sync.Mutex
-	private map[*Station]*FolderSource
+	private map[*Station]*privateStream
 	count   counters
 	drops   *dropLog // the private stations' "listener dropped" lines
 }
@@ -96,7 +100,7 @@ func (m *Mountpoint) Start(ctx context.Context) {
 	}
 	m.ctx = ctx
 	m.started = m.Station.withDefaults().Clock.Now()
-	m.private = map[*Station]*FolderSource{}
+	m.private = map[*Station]*privateStream{}
 	privateCfg := m.privateConfig()
 	m.drops = newDropLog(privateCfg.Logger.With("route", m.Route), &privateCfg)
 	if m.Library == nil {
@@ -192,8 +196,8 @@ func (m *Mountpoint) poke() {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, f := range m.private {
-		f.Poke()
+	for _, p := range m.private {
+		p.src.Poke()
 	}
 }
 
@@ -342,7 +346,9 @@ func (m *Mountpoint) WaitReady(ctx context.Context) error {
 }
 
 // Join hands a listener to the route: the radio station, or a private
-// station started for it (see Station.Join).
+// station started for it (see Station.Join). A private listener gets its
+// response head only once its station has audio: if the station finds
+// none, the listener is answered req.NoAudio and Join returns ErrNoAudio.
 func (m *Mountpoint) Join(req JoinRequest) error {
 	if m.radio != nil {
 		return m.radio.Join(req)
@@ -365,40 +371,141 @@ func (m *Mountpoint) privateConfig() Config {
 	return cfg
 }
 
+// privateStream is a listener's private station as its mountpoint keeps
+// it. Under m.mu.
+type privateStream struct {
+	src *FolderSource
+	// joined: its listener got the stream and is counted in the route's
+	// listeners (a refused one never is).
+	joined bool
+}
+
+// ErrNoAudio is returned by Join when a listener's private station found
+// nothing to play (every file of the route fails): the listener was
+// answered JoinRequest.NoAudio instead of a stream of silence.
+var ErrNoAudio = errors.New("no playable audio")
+
 func (m *Mountpoint) joinPrivate(req JoinRequest) error {
 	src := m.newFolder(playlist.NewOrder(m.Library, true, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))))
 	// A private stream opens no more than the next track ahead: each open
 	// may be an encoder, and one listener must not cost several.
 	src.Preload = min(src.Preload, 1)
+	dry := make(chan struct{})
+	var dryOnce sync.Once
+	src.dry = func() { dryOnce.Do(func() { close(dry) }) }
 	cfg := m.privateConfig()
 	st := New(cfg, m.sources(src)...)
 	st.stopWhenEmpty = true
 	st.prefill = cfg.nominalBurst()
 	st.drops, st.ownDropLines = m.drops, false
+	// Its own context: a station whose listener is refused has nobody to
+	// leave it, so it is stopped here.
+	ctx, stop := context.WithCancel(m.ctx)
+	ps := &privateStream{src: src}
 	m.mu.Lock()
 	if m.ctx.Err() != nil {
 		m.mu.Unlock()
-		req.Conn.Close()
-		if req.OnLeave != nil {
-			req.OnLeave()
-		}
+		stop()
+		refuse(req, ErrStopped)
 		return ErrStopped
 	}
-	m.private[st] = src
+	m.private[st] = ps
 	m.mu.Unlock()
-	m.count.join()
 	m.wg.Go(func() {
-		st.Run(m.ctx)
+		defer stop()
+		st.Run(ctx)
 		m.mu.Lock()
 		delete(m.private, st)
 		m.count.absorb(&st.count)
+		joined := ps.joined
 		m.mu.Unlock()
-		if m.count.listeners.Add(-1) == 0 {
+		if joined && m.count.listeners.Add(-1) == 0 {
 			// No private station is left to tick: write what was folded.
 			m.drops.flush(cfg.Clock.Now(), true)
 		}
+		if m.privateEnded != nil {
+			m.privateEnded()
+		}
 	})
+	if err := m.firstAudio(st, dry); err != nil {
+		stop()
+		refuse(req, err)
+		return err
+	}
+	m.mu.Lock()
+	_, running := m.private[st]
+	if running {
+		ps.joined = true
+		m.count.join()
+	}
+	m.mu.Unlock()
+	if !running { // the mountpoint stopped meanwhile
+		refuse(req, ErrStopped)
+		return ErrStopped
+	}
 	return st.Join(req)
+}
+
+// firstAudio waits until a new private station has published its first
+// block, so its listener gets the response head with audio right behind
+// it, or is refused (ErrNoAudio) when the station's play order runs out
+// with no file of the route left playable, or after firstAudioWait.
+func (m *Mountpoint) firstAudio(st *Station, dry <-chan struct{}) error {
+	wait := m.firstAudioWait()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		wake := st.published.wait()
+		if st.ring.Tail() != nil {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-dry:
+			if st.ring.Tail() == nil && !m.Ready() {
+				return ErrNoAudio
+			}
+			dry = nil // ran out for another reason (files removed): the bound decides
+		case <-timer.C:
+			return fmt.Errorf("%w within %v", ErrNoAudio, wait)
+		case <-m.ctx.Done():
+			return ErrStopped
+		}
+	}
+}
+
+// firstAudioWait bounds the wait for a private station's first audio:
+// one open may take up to the open timeout before the source moves on,
+// and a second more covers the first block.
+func (m *Mountpoint) firstAudioWait() time.Duration {
+	open := m.OpenTimeout
+	if open <= 0 {
+		open = defaultOpenTimeout
+	}
+	return open + time.Second
+}
+
+// refusalWriteTimeout bounds writing a refusal to a new connection.
+const refusalWriteTimeout = 5 * time.Second
+
+// refuse closes the connection of a listener that is not joined, after
+// answering req.NoAudio's reply (a plain 503 if nil) when err is
+// ErrNoAudio, and runs OnLeave, as Join promises.
+func refuse(req JoinRequest, err error) {
+	if errors.Is(err, ErrNoAudio) {
+		var resp []byte
+		if req.NoAudio != nil {
+			resp = req.NoAudio()
+		} else {
+			resp = icy.ErrorResponse(nil, 503, "503 Service Unavailable: no playable audio")
+		}
+		req.Conn.SetWriteDeadline(time.Now().Add(refusalWriteTimeout))
+		_, _ = req.Conn.Write(resp) // best effort: a client that left is told nothing
+	}
+	req.Conn.Close()
+	if req.OnLeave != nil {
+		req.OnLeave()
+	}
 }
 
 // NowPlaying is what listeners hear now (radio), or the most recently

@@ -363,7 +363,7 @@ func TestWaitReady(t *testing.T) {
 func TestIndividualBurstDelayIsSteady(t *testing.T) {
 	cfg := Config{BurstBytes: 16 << 10, PublishInterval: 50 * time.Millisecond}
 	m := &Mountpoint{Route: "/solo", Individual: true, Station: cfg}
-	m.private = map[*Station]*FolderSource{}
+	m.private = map[*Station]*privateStream{}
 	for _, kbps := range []int{128, 320, 64} {
 		st := New(m.privateConfig())
 		frame := testmedia.Frame{Kbps: kbps}.Bytes()

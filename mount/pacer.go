@@ -74,6 +74,15 @@ func (p *Pacer) StartAhead(pts, ahead time.Duration) {
 	p.MaxCatchup = max(p.MaxCatchup, ahead)
 }
 
+// Behind is how late the audio at pts is on the schedule now (negative
+// when it is not due yet; 0 before the schedule starts).
+func (p *Pacer) Behind(pts time.Duration) time.Duration {
+	if !p.started {
+		return 0
+	}
+	return p.Clock.Now().Sub(p.base.Add(pts))
+}
+
 // Release waits until the audio at pts is due and returns that due time.
 func (p *Pacer) Release(ctx context.Context, pts time.Duration) (time.Time, error) {
 	if !p.started {

@@ -57,6 +57,11 @@ func (sh *shard) each(fn func(*listener)) {
 	}
 }
 
+// idleCheck is the period of a shard's round (see tick) and of a writer
+// goroutine's hang-up check: a client that leaves an idle station is
+// released within two of them.
+const idleCheck = time.Second
+
 // run serves the shard until ctx ends, then closes its listeners. The
 // ticker lets timeouts fire while the station has nothing to publish. Run
 // again after a panic (see Station.guard), it first closes the listeners
@@ -64,13 +69,13 @@ func (sh *shard) each(fn func(*listener)) {
 func (sh *shard) run(ctx context.Context) {
 	sh.closeLeaving()
 	sc := newScratch()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(idleCheck)
 	defer tick.Stop()
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 		case <-sh.wake:
-			sh.writeAll(sc)
+			sh.writeAll(sc, false)
 		case <-tick.C:
 			sh.tick(sc)
 		}
@@ -79,10 +84,11 @@ func (sh *shard) run(ctx context.Context) {
 }
 
 // tick is the shard's once-a-second round: timeouts fire while nothing is
-// published, and folded "listener dropped" lines whose interval is over
-// are written.
+// published, idle listeners' sockets are checked for a hang-up (see
+// flush), and folded "listener dropped" lines whose interval is over are
+// written.
 func (sh *shard) tick(sc *scratch) {
-	sh.writeAll(sc)
+	sh.writeAll(sc, true)
 	sh.st.drops.flush(sh.st.clock.Now(), false)
 }
 
@@ -114,7 +120,8 @@ func (sh *shard) closeLeaving() {
 	}
 }
 
-func (sh *shard) writeAll(sc *scratch) {
+// writeAll flushes every listener; check is listener.flush's.
+func (sh *shard) writeAll(sc *scratch, check bool) {
 	sh.mu.Lock()
 	if len(sh.pending) > 0 {
 		sh.listeners = append(sh.listeners, sh.pending...)
@@ -128,7 +135,7 @@ func (sh *shard) writeAll(sc *scratch) {
 	now := st.clock.Now()
 	dead := 0
 	for _, l := range ls {
-		if err := l.flush(st.ring, sc, now, st.cfg.WriteTimeout); err != nil {
+		if err := l.flush(st.ring, sc, now, st.cfg.WriteTimeout, check); err != nil {
 			l.dropErr = err
 			dead++
 		}

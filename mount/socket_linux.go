@@ -1,8 +1,10 @@
 package mount
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -88,6 +90,55 @@ func (s *socket) writev(bufs [][]byte, vec iovecs) (int, error) {
 	default:
 		return 0, errno
 	}
+}
+
+// hungUp reads, without waiting, what the client sent since the request
+// (nothing a stream needs: it is thrown away) and reports errHungUp when
+// it closed its side, or the error of a reset connection. A client that
+// keeps sending counts as connected; a few reads bound the work per call.
+func (s *socket) hungUp(buf []byte) error {
+	if !s.open {
+		return nil // a writer goroutine's listener: hungUpConn checks it
+	}
+	for range 4 {
+		n, err := unix.Read(s.fd, buf)
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+			return nil
+		case err != nil:
+			return err
+		case n == 0:
+			return errHungUp
+		}
+	}
+	return nil
+}
+
+// hungUpConn is hungUp for a connection a writer goroutine owns: a TLS
+// listener's TCP connection is read below TLS, as nothing the client
+// sends after its request matters.
+func hungUpConn(conn net.Conn, buf []byte) error {
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var probeErr error
+	err = raw.Read(func(fd uintptr) bool {
+		s := socket{fd: int(fd), open: true}
+		probeErr = s.hungUp(buf)
+		return true // never wait for the descriptor to become readable
+	})
+	if err != nil {
+		return err
+	}
+	return probeErr
 }
 
 // close closes the descriptor once; the number may be reused right after,

@@ -3,8 +3,12 @@
 package mount
 
 import (
+	"crypto/tls"
 	"errors"
+	"io"
 	"net"
+	"os"
+	"time"
 )
 
 // Elsewhere than on Linux every listener takes the writer-goroutine path
@@ -25,3 +29,24 @@ func detach(*net.TCPConn) (socket, error) { return socket{}, errNoSocket }
 func (*socket) writev([][]byte, iovecs) (int, error) { return 0, errNoSocket }
 
 func (*socket) close() {}
+
+func (*socket) hungUp([]byte) error { return nil }
+
+// hungUpConn reads what the client sent since the request (thrown away),
+// waiting at most a millisecond, and reports errHungUp when it closed its
+// side. A TLS listener's connection is read below TLS.
+func hungUpConn(conn net.Conn, buf []byte) error {
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	defer conn.SetReadDeadline(time.Time{})
+	_, err := conn.Read(buf)
+	switch {
+	case errors.Is(err, io.EOF):
+		return errHungUp
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil
+	}
+	return err
+}

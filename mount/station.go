@@ -128,11 +128,15 @@ type Station struct {
 	empty         chan struct{}
 	emptyOnce     sync.Once
 
-	idle      atomic.Bool
-	started   atomic.Pointer[time.Time]
-	nextShard atomic.Uint64
-	position  atomic.Pointer[resumePoint]
-	published broadcast // fired after every append and on going idle
+	idle atomic.Bool
+	// epoch is the clock at New; lastAppend is when the newest block was
+	// appended, in nanoseconds since epoch (see Ready).
+	epoch      time.Time
+	lastAppend atomic.Int64
+	started    atomic.Pointer[time.Time]
+	nextShard  atomic.Uint64
+	position   atomic.Pointer[resumePoint]
+	published  broadcast // fired after every append and on going idle
 	// joinScratch lends write scratch to Join: a join at 500 per second
 	// would otherwise leave a few KiB of garbage each.
 	joinScratch sync.Pool
@@ -183,6 +187,7 @@ func New(cfg Config, sources ...Source) *Station {
 		done:    make(chan struct{}),
 		writers: map[*listener]struct{}{},
 	}
+	s.epoch = cfg.Clock.Now()
 	s.drops, s.ownDropLines = newDropLog(s.log, &cfg), true
 	for range cfg.Shards {
 		s.shards = append(s.shards, newShard(s))
@@ -351,6 +356,9 @@ func (s *Station) play(ctx context.Context, t *Track, prio int) (next *Track, ne
 		}
 	}()
 	info := t.Info
+	if _, ok := t.Frames.(realTimeFrames); ok {
+		s.startRealTime()
+	}
 	offsets, _ := t.Frames.(offsetter)
 	var b builder
 	first := true
@@ -473,6 +481,7 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 		info.Started = blk.Due
 	}
 	s.ring.Append(blk)
+	s.lastAppend.Store(int64(s.clock.Now().Sub(s.epoch)))
 	s.count.played.Store(int64(s.pts))
 	if started {
 		s.logTrackStarted(info)
@@ -485,6 +494,24 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 	}
 	s.published.fire()
 	return nil
+}
+
+// realTimeFrames are a track's frames that arrive in real time (a live
+// stream, another station's): they cannot be taken ahead of their time.
+type realTimeFrames interface{ realTime() }
+
+// startRealTime puts the schedule on the live edge for a real-time track:
+// no pre-roll (nothing could fill it), and no catching up on a schedule
+// left behind, which would drain a live source's jitter buffer at once and
+// play silence in its place.
+func (s *Station) startRealTime() {
+	if !s.prerolled {
+		s.prerolled = true
+		return
+	}
+	if s.pacer.Behind(s.pts) > s.cfg.PublishInterval {
+		s.pacer.Restart(s.pts)
+	}
 }
 
 // preroll starts the schedule with one burst delay of audio in the past,
@@ -531,13 +558,34 @@ func (s *Station) logTrackStarted(info *TrackInfo) {
 func (s *Station) BurstDelay() time.Duration { return burstDelay(&s.cfg, s.ring) }
 
 // Ready reports whether the station is producing audio now; listeners of a
-// station that is not get a 503.
+// station that is not get a 503. Between two tracks the station is idle
+// while the next one opens, which can take longer than a short track lasts
+// (an encoder starting), and its live edge may lie well behind the clock
+// (the pre-roll, catching up, a source slower than real time): so an idle
+// station stays ready for readyGrace after its last append or its live
+// edge, whichever is later, and readiness does not flap while audio plays.
 func (s *Station) Ready() bool {
 	t := s.ring.Tail()
 	if t == nil {
 		return false
 	}
-	return !s.idle.Load() || s.clock.Now().Before(t.End().Add(2*s.cfg.PublishInterval))
+	if !s.idle.Load() {
+		return true
+	}
+	last := t.End()
+	if appended := s.epoch.Add(time.Duration(s.lastAppend.Load())); appended.After(last) {
+		last = appended
+	}
+	return s.clock.Now().Before(last.Add(s.readyGrace()))
+}
+
+// readyGrace is how long an idle station still counts as playing: as long
+// as listeners, one burst delay behind, still hear what it published, and
+// at least as long as the pacer catches up a gap without a break (a second
+// at least; see Run), so a station that resumes within it never seemed off
+// the air. Two publish intervals at the least.
+func (s *Station) readyGrace() time.Duration {
+	return max(2*s.cfg.PublishInterval, time.Second, s.prefill, s.BurstDelay())
 }
 
 // NowPlaying is the track listeners hear now: the one that was on the live

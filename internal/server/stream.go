@@ -31,7 +31,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 	}
 	set := st.Profile()
 	if !st.Ready() && !s.awaitReady(ctx, st) {
-		s.refuse(ctx, st, refusedNoAudio, fmt.Sprintf("station %s has no playable audio yet. It starts by itself when a playable file appears.", set.Route))
+		s.refuse(ctx, st, refusedNoAudio, noAudioWhy(set.Route))
 		return
 	}
 	if set.MaxListeners > 0 && st.Listeners() >= set.MaxListeners {
@@ -90,10 +90,21 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 		// The station owns the connection from here and runs release
 		// when it closes it, whatever the outcome.
 		req := mount.JoinRequest{Conn: sc, Head: head, Metaint: metaint, Remote: remote, UserAgent: userAgent, OnLeave: release}
+		// A private station that finds nothing to play refuses the
+		// listener as the check above would have (mount.ErrNoAudio).
+		req.NoAudio = func() []byte {
+			s.refusals[st][refusedNoAudio].Add(1)
+			return icy.ErrorResponse(nil, fasthttp.StatusServiceUnavailable, "503 Service Unavailable: "+noAudioWhy(set.Route))
+		}
 		if err := st.Join(req); err != nil {
 			s.Logger.Debug("listener not joined", "route", set.Route, "remote", remote, "error", err.Error())
 		}
 	})
+}
+
+// noAudioWhy is the 503 message for a station with nothing to play.
+func noAudioWhy(route string) string {
+	return fmt.Sprintf("station %s has no playable audio yet. It starts by itself when a playable file appears.", route)
 }
 
 // admit takes the slots a listener of st from ip needs (a private

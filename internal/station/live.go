@@ -92,7 +92,7 @@ func buildLive(cfg *config.Config, set config.Station, deps Deps, log *slog.Logg
 		return &mount.LiveSource{
 			Kind: kind, Charset: set.ICYCharset, Timeout: set.SourceTimeout,
 			Transcode: mode, Format: format, Convert: convert,
-			Logger: log.With("route", set.Route, "source", kind),
+			Logger: log.With("route", set.Route),
 		}
 	}
 	if set.SourcePassword != "" {
