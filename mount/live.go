@@ -474,6 +474,8 @@ func (s *Session) read(ctx context.Context, r io.Reader) error {
 		if l.Transcode == TranscodeNever || l.Convert == nil {
 			return fmt.Errorf("%w: %s", ErrFormat, why)
 		}
+		// Stop sniffing before the converter starts reading in from a
+		// goroutine of its own.
 		replay := io.MultiReader(bytes.NewReader(in.recorded), in)
 		in.sniffing, in.recorded = false, nil
 		out, err := l.Convert(ctx, replay, l.Format)
@@ -486,8 +488,9 @@ func (s *Session) read(ctx context.Context, r io.Reader) error {
 		l.mu.Unlock()
 		l.log().Info("converting stream", "reason", why, "to", fmt.Sprintf("%+v", l.Format))
 		fr, sniffed = NewFrameReader(out), nil
+	} else {
+		in.sniffing, in.recorded = false, nil
 	}
-	in.sniffing, in.recorded = false, nil
 	for i, f := range sniffed {
 		if !s.push(f, starts[i]) {
 			return nil

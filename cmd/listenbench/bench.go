@@ -35,6 +35,16 @@ type config struct {
 	AllowRemote    bool
 	Label          string
 	Progress       io.Writer // phase lines; nil = none
+
+	// Source pushes a live stream of tagged frames to the route (PUT as
+	// user "source" with SourcePassword), SourceWarmup before the first
+	// listener connects, until the window ends.
+	Source         bool
+	SourcePassword string
+	SourceWarmup   time.Duration
+	// LatencySample is how many listeners, spread over the ramp, record
+	// the latency of every tagged frame (with Source).
+	LatencySample int
 }
 
 // target is where the listeners connect.
@@ -144,6 +154,7 @@ type listener struct {
 	endedAt   int64  // the server closed or broke the connection; 0 = open
 	icy       *icyStripper
 	walk      frameWalker
+	lat       *latState // a sampled listener of a --source run; nil otherwise
 }
 
 // load is the state shared by one run's listeners.
@@ -152,12 +163,14 @@ type load struct {
 	tgt      target
 	requests [][]byte
 	base     time.Time
+	rampBase time.Time // the first listener's launch (base + source warm-up)
 
 	winStart, winEnd atomic.Int64 // ns since base; MaxInt64 until known
 	stop             atomic.Bool
 	resolved         atomic.Int64 // listeners that have a first byte or failed
 	allResolved      chan struct{}
 	bitrate          atomic.Int64 // kbit/s of the first frame anyone saw
+	srcStop          atomic.Bool  // the source is being stopped: its write errors are expected
 }
 
 func (r *load) now() int64 { return int64(time.Since(r.base)) }
@@ -300,6 +313,12 @@ func (r *load) onBody(l *listener, b []byte, t int64) {
 		return
 	}
 	l.walk.feed(b)
+	if l.lat != nil {
+		for _, m := range l.walk.marks {
+			l.lat.onMark(m, t, l.firstByte, t >= ws && t < we)
+		}
+		l.walk.marks = l.walk.marks[:0]
+	}
 	if l.walk.confirmed && r.bitrate.Load() == 0 {
 		r.bitrate.CompareAndSwap(0, int64(l.walk.kbps))
 	}
@@ -336,6 +355,9 @@ func bench(ctx context.Context, cfg config) (*Report, error) {
 	tgt, err := resolveTarget(ctx, cfg.URL, cfg.Stations, cfg.AllowRemote)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Source && len(tgt.paths) != 1 {
+		return nil, errors.New("--source pushes to one route: no \"%d\" in --url")
 	}
 	progress := cfg.Progress
 	if progress == nil {
@@ -380,6 +402,31 @@ func bench(ctx context.Context, cfg config) (*Report, error) {
 		return err
 	}
 	r.base = time.Now()
+	r.rampBase = r.base
+	var src *pusher
+	var srcRes sourceResult
+	if cfg.Source {
+		if src, err = r.startSource(ctx); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if !r.srcStop.Load() {
+				src.stop(r)
+			}
+		}()
+		fmt.Fprintf(progress, "listenbench: source pushing to %s; %s warm-up\n", tgt.paths[0], cfg.SourceWarmup)
+		timer := time.NewTimer(cfg.SourceWarmup)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		}
+		if err := src.failed(); err != nil {
+			return nil, err
+		}
+		r.rampBase = time.Now()
+	}
 	if err := sample(0); err != nil {
 		return nil, fmt.Errorf("server process: %w", err)
 	}
@@ -393,7 +440,7 @@ func bench(ctx context.Context, cfg config) (*Report, error) {
 	for i := range ls {
 		// Absolute due times: a late wake-up launches the backlog at once
 		// instead of stretching the ramp.
-		if d := time.Until(r.base.Add(time.Duration(i) * interval)); d > 0 {
+		if d := time.Until(r.rampBase.Add(time.Duration(i) * interval)); d > 0 {
 			timer.Reset(d)
 			select {
 			case <-timer.C:
@@ -403,10 +450,14 @@ func bench(ctx context.Context, cfg config) (*Report, error) {
 		}
 		l := &ls[i]
 		l.route = i % len(tgt.paths)
+		if cfg.Source && sampled(i, cfg.Listeners, cfg.LatencySample) {
+			l.lat = &latState{}
+			l.walk.tagging = true
+		}
 		wg.Go(func() { r.listen(ctx, l, make([]byte, cfg.ReadBuf)) })
 	}
 	rampEnd := time.Now()
-	fmt.Fprintf(progress, "listenbench: ramp done in %.1fs\n", rampEnd.Sub(r.base).Seconds())
+	fmt.Fprintf(progress, "listenbench: ramp done in %.1fs\n", rampEnd.Sub(r.rampBase).Seconds())
 	timer.Reset(time.Until(rampEnd.Add(cfg.ConnectTimeout + time.Second)))
 	select {
 	case <-r.allResolved:
@@ -432,7 +483,16 @@ func bench(ctx context.Context, cfg config) (*Report, error) {
 		sampleErr = err
 	}
 	r.stopAll(ls, &wg)
+	if src != nil {
+		srcRes = src.stop(r)
+	}
 	rep := r.report(ls, srv, tool, rampEnd, resolvedAt)
+	if src != nil {
+		rep.Source = sourceReport(srcRes, tgt.paths[0], cfg.SourceWarmup)
+		if srcRes.err != nil {
+			rep.Notes = append(rep.Notes, srcRes.err.Error())
+		}
+	}
 	if noteErr != "" {
 		rep.Notes = append(rep.Notes, noteErr)
 	}

@@ -5,7 +5,13 @@
 // real time, stalls, time to first byte, burst, frame alignment) and what
 // the server cost (CPU and RSS from /proc). It stops by itself.
 //
+// With --source it is also the station's live source: it PUTs tagged
+// 128 kbit/s frames to the route in real time, as an Icecast source client
+// does, and reports each frame's latency from its write to the reads of a
+// sample of listeners (latency.go, source.go).
+//
 //	listenbench --url http://127.0.0.1:9999/ --listeners 5000 --rate 500 --duration 60s --pid 1234
+//	LISTENBENCH_SOURCE_PASSWORD=… listenbench --url http://127.0.0.1:9999/live --source --listeners 1000 --pid 1234
 //	listenbench table results/*.json
 //
 // Only loopback targets are accepted unless --allow-remote (for sizing
@@ -87,6 +93,10 @@ func parseFlags(args []string, stderr io.Writer) (config, bool, error) {
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a non-loopback target: only for your own server, from your own machine")
 	fs.StringVar(&cfg.Label, "label", "", `name of the server in the report (e.g. "ours", "icecast")`)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.BoolVar(&cfg.Source, "source", false, "also be the live source: PUT tagged 128 kbit/s frames to the route in real time (user \"source\") and measure source → listener latency")
+	fs.StringVar(&cfg.SourcePassword, "source-password", os.Getenv("LISTENBENCH_SOURCE_PASSWORD"), "password for --source (default $LISTENBENCH_SOURCE_PASSWORD)")
+	fs.DurationVar(&cfg.SourceWarmup, "source-warmup", 6*time.Second, "with --source: push this long before the first listener (jitter buffer + burst must fill)")
+	fs.IntVar(&cfg.LatencySample, "latency-sample", 100, "with --source: listeners (spread over the ramp) that record every frame's latency")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: listenbench [flags]\n       listenbench table [--ref LABEL] REPORT.json...\n\nFlags:\n")
@@ -97,6 +107,9 @@ func parseFlags(args []string, stderr io.Writer) (config, bool, error) {
 	}
 	if fs.NArg() > 0 {
 		return cfg, false, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.Source && cfg.SourcePassword == "" {
+		return cfg, false, errors.New("--source needs --source-password (or $LISTENBENCH_SOURCE_PASSWORD)")
 	}
 	if pidFile != "" {
 		if cfg.PID != 0 {

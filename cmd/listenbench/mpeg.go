@@ -74,6 +74,18 @@ func (h header) size() int {
 	return 144*br/sr + pad
 }
 
+// durationNs is the audio time of a valid header's frame in ns.
+func (h header) durationNs() int64 {
+	samples := int64(1152)
+	switch {
+	case h.layer() == 3:
+		samples = 384
+	case h.layer() == 1 && h.version() != 3:
+		samples = 576
+	}
+	return samples * 1e9 / int64(h.sampleRate())
+}
+
 // frameWalker follows a stream of audio bytes frame by frame, with no
 // per-byte work while in sync: it reads a header, skips the frame body, and
 // so on. A frame counts once the header after it confirms it, as players'
@@ -93,6 +105,16 @@ type frameWalker struct {
 	firstRun  int64 // offset of the first confirmed run: 0 means the stream began on a frame
 	kbps      int   // bitrate of that run's first frame
 	resyncs   int   // times sync was lost after being confirmed
+
+	// With tagging on, the walker reads each frame's bytes tagOff..tagEnd
+	// (see latency.go) and appends a mark per frame to marks, for the
+	// caller to take.
+	tagging bool
+	fsize   int   // size of the current frame
+	fplay   int64 // audio time in the stream before the current frame, ns
+	playNs  int64 // audio time of every frame that started so far, ns
+	tag     [tagEnd - tagOff]byte
+	marks   []mark
 }
 
 // feed walks b, the next audio bytes of the stream.
@@ -100,6 +122,9 @@ func (w *frameWalker) feed(b []byte) {
 	for len(b) > 0 {
 		if w.skip > 0 {
 			k := min(w.skip, len(b))
+			if w.tagging {
+				w.capture(b[:k])
+			}
 			w.skip -= k
 			w.pos += int64(k)
 			b = b[k:]
@@ -136,14 +161,14 @@ func (w *frameWalker) onHeader() {
 		if w.run == 2 && !w.confirmed {
 			w.confirmed, w.firstRun, w.kbps = true, w.runStart, w.runKbps
 		}
-		w.skip, w.hn = h.size()-4, 0
+		w.startFrame(h)
 		return
 	case w.run >= 2:
 		w.resyncs++
 	}
 	if h.valid() { // a new candidate after a false or lost sync
 		w.run, w.runStart, w.runKbps, w.kind = 1, at, h.kbps(), h.kind()
-		w.skip, w.hn = h.size()-4, 0
+		w.startFrame(h)
 		return
 	}
 	// Not a header: look one byte further (the only per-byte work, and
@@ -151,6 +176,29 @@ func (w *frameWalker) onHeader() {
 	w.run = 0
 	copy(w.hdr[:], w.hdr[1:])
 	w.hn = 3
+}
+
+// startFrame begins the body of the frame whose header h was just read.
+func (w *frameWalker) startFrame(h header) {
+	w.fsize = h.size()
+	w.skip, w.hn = w.fsize-4, 0
+	w.fplay = w.playNs
+	w.playNs += h.durationNs()
+}
+
+// capture takes the tag bytes out of b, the current frame's next body
+// bytes, and marks the frame once its tag is complete.
+func (w *frameWalker) capture(b []byte) {
+	off := w.fsize - w.skip // b[0]'s offset in the frame
+	lo, hi := max(off, tagOff), min(off+len(b), tagEnd)
+	if lo >= hi {
+		return
+	}
+	copy(w.tag[lo-tagOff:], b[lo-off:hi-off])
+	if hi == tagEnd {
+		seq, sent, ok := parseTag(w.tag[:])
+		w.marks = append(w.marks, mark{seq: seq, sent: sent, play: w.fplay, tagged: ok})
+	}
 }
 
 // frameStart reports whether the stream's first byte began a confirmed frame.

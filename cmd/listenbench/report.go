@@ -50,6 +50,9 @@ type Report struct {
 	ICYTitles     int     `json:"icy_title_listeners,omitempty"`
 	ICYBad        int     `json:"icy_bad_blocks,omitempty"`
 
+	Source  *SourceReport  `json:"source,omitempty"`  // --source: what was pushed
+	Latency *LatencyReport `json:"latency,omitempty"` // --source: source → listener
+
 	Server *ProcReport `json:"server,omitempty"`
 	Tool   ProcReport  `json:"tool"`
 	Notes  []string    `json:"notes,omitempty"`
@@ -130,7 +133,7 @@ func (r *load) report(ls []listener, srv, tool [3]procSample, rampEnd, resolvedA
 	rep := &Report{
 		Label: cfg.Label, URL: cfg.URL, Date: r.base.UTC().Truncate(time.Second), Listeners: cfg.Listeners,
 		RampPerSec: cfg.Rate, HTTP: "1.0", ICY: cfg.ICY, BurstBytes: cfg.Burst,
-		RampS:    round(rampEnd.Sub(r.base).Seconds(), 2),
+		RampS:    round(rampEnd.Sub(r.rampBase).Seconds(), 2),
 		ResolveS: round(resolvedAt.Sub(rampEnd).Seconds(), 2),
 		WindowS:  round(float64(we-ws)/1e9, 2),
 		Failures: map[string]int{}, Drops: map[string]int{},
@@ -149,9 +152,13 @@ func (r *load) report(ls []listener, srv, tool [3]procSample, rampEnd, resolvedA
 	window := float64(we-ws) / 1e9
 
 	var rates, stalls, ttfb, burst, reads []float64
+	var lats []*latState
 	frameStarts := 0
 	for i := range ls {
 		l := &ls[i]
+		if l.lat != nil && l.outcome == connected {
+			lats = append(lats, l.lat)
+		}
 		if l.outcome != connected {
 			rep.Failed++
 			reason := l.reason
@@ -218,6 +225,9 @@ func (r *load) report(ls []listener, srv, tool [3]procSample, rampEnd, resolvedA
 	if rep.Bitrate == 0 && cfg.Listeners > 0 {
 		rep.Notes = append(rep.Notes, "no MPEG frames seen and no --bitrate: rates are 0")
 	}
+	if cfg.Source {
+		rep.Latency = latencyReport(lats, ws, we)
+	}
 	if cfg.PID != 0 {
 		p := procReport(srv, rep.Connected)
 		p.PID = cfg.PID
@@ -260,6 +270,19 @@ func writeHuman(w io.Writer, r *Report) {
 	if r.ICY {
 		fmt.Fprintf(tw, "ICY metadata\ttitles seen by %d\tbad blocks %d\n", r.ICYTitles, r.ICYBad)
 	}
+	if s := r.Source; s != nil {
+		fmt.Fprintf(tw, "source\t%d frames (%.1f s of audio) → %s\twrite lag ms p50 %.1f p99 %.1f max %.1f\twarm-up %.0f s%s\n",
+			s.Frames, s.Seconds, s.Route, s.LagMs.P50, s.LagMs.P99, s.LagMs.Max, s.WarmupS, errSuffix(s.Error))
+	}
+	if l := r.Latency; l != nil {
+		fmt.Fprintf(tw, "latency wire ms\tp50 %.0f\tp90 %.0f\tp99 %.0f\tmax %.0f\tmin %.0f\t%d frames at %d listeners\n",
+			l.WireMs.P50, l.WireMs.P90, l.WireMs.P99, l.WireMs.Max, l.WireMs.Min, l.WireMs.N, l.Listeners)
+		fmt.Fprintf(tw, "latency audible ms\tp50 %.0f\tp90 %.0f\tp99 %.0f\tmax %.0f\tmin %.0f\n",
+			l.AudibleMs.P50, l.AudibleMs.P90, l.AudibleMs.P99, l.AudibleMs.Max, l.AudibleMs.Min)
+		fmt.Fprintf(tw, "wire p50 by tenth ms\t%v\n", l.WireP50ByTenth)
+		fmt.Fprintf(tw, "frames in window\tuntagged (silence) %d\tmissing (dropped) %d\treordered %d\tlate for a player %d\n",
+			l.Untagged, l.Missing, l.Reorder, l.Late)
+	}
 	if s := r.Server; s != nil {
 		fmt.Fprintf(tw, "server pid %d\tCPU steady %.2f %% (kernel %.2f)\tramp %.2f %% (of one core)\tRSS %.1f → %.1f → %.1f MiB (%+.2f KiB/listener)\tthreads %d\n",
 			s.PID, s.CPUSteadyPct, s.CPUSysPct, s.CPURampPct, mib(s.RSSBeforeKiB), mib(s.RSSStartKiB), mib(s.RSSEndKiB), s.RSSPerListenerKiB, s.Threads)
@@ -269,6 +292,13 @@ func writeHuman(w io.Writer, r *Report) {
 		fmt.Fprintf(tw, "note\t%s\n", n)
 	}
 	tw.Flush()
+}
+
+func errSuffix(e string) string {
+	if e == "" {
+		return ""
+	}
+	return "\terror: " + e
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }

@@ -27,6 +27,15 @@ func server(f func(*ProcReport) float64) func(*Report) (float64, bool) {
 	}
 }
 
+func latency(f func(*LatencyReport) float64) func(*Report) (float64, bool) {
+	return func(r *Report) (float64, bool) {
+		if r.Latency == nil || r.Latency.WireMs.N == 0 {
+			return 0, false
+		}
+		return f(r.Latency), true
+	}
+}
+
 func always(f func(*Report) float64) func(*Report) (float64, bool) {
 	return func(r *Report) (float64, bool) { return f(r), true }
 }
@@ -44,6 +53,10 @@ var metrics = []metric{
 	{"TTFB max ms", always(func(r *Report) float64 { return r.TTFBMs.Max }), "%.1f"},
 	{"burst p99 ms", always(func(r *Report) float64 { return r.BurstMs.P99 }), "%.1f"},
 	{"first byte a frame %", always(func(r *Report) float64 { return r.FrameStartPct }), "%.1f"},
+	{"latency wire p50 ms", latency(func(l *LatencyReport) float64 { return l.WireMs.P50 }), "%.0f"},
+	{"latency wire p99 ms", latency(func(l *LatencyReport) float64 { return l.WireMs.P99 }), "%.0f"},
+	{"latency audible p50 ms", latency(func(l *LatencyReport) float64 { return l.AudibleMs.P50 }), "%.0f"},
+	{"latency audible p99 ms", latency(func(l *LatencyReport) float64 { return l.AudibleMs.P99 }), "%.0f"},
 	{"server CPU steady % of a core", server(func(p *ProcReport) float64 { return p.CPUSteadyPct }), "%.2f"},
 	{"  of which kernel %", server(func(p *ProcReport) float64 { return p.CPUSysPct }), "%.2f"},
 	{"server CPU ramp % of a core", server(func(p *ProcReport) float64 { return p.CPURampPct }), "%.2f"},

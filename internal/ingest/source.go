@@ -181,10 +181,68 @@ func (s *Server) check(ctx *fasthttp.RequestCtx) (*Mount, *refusal) {
 	switch {
 	case len(ct) == 0 && string(ctx.Method()) == fasthttp.MethodPut:
 		return nil, &refusal{code: fasthttp.StatusForbidden, msg: "No Content-type given"}
-	case len(ct) > 0 && !isMP3(string(ct)):
+	case len(ct) > 0 && !isMP3(string(ct)) && !(isConvertible(string(ct)) && m.converts()):
+		// AAC and Ogg are played only through the station's converter.
 		return nil, &refusal{code: fasthttp.StatusForbidden, msg: "Content-type not supported"}
 	}
+	if why := m.formatRefused(string(ctx.Request.Header.Peek("ice-audio-info"))); why != "" {
+		return nil, &refusal{code: fasthttp.StatusUnsupportedMediaType, msg: why}
+	}
 	return m, nil
+}
+
+// isConvertible reports whether a Content-Type names a format ffmpeg turns
+// into the station's MP3: AAC (BUTT, Mixxx, phone apps) and Ogg.
+func isConvertible(ct string) bool {
+	t, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		t = strings.ToLower(strings.TrimSpace(ct))
+	}
+	switch t {
+	case "audio/aac", "audio/aacp", "audio/x-aac", "audio/ogg", "application/ogg", "audio/opus":
+		return true
+	}
+	return false
+}
+
+// converts reports whether the station converts live streams that differ
+// from its format.
+func (m *Mount) converts() bool {
+	return m.Live != nil && m.Live.Convert != nil && m.Live.Transcode != mount.TranscodeNever
+}
+
+// formatRefused explains why a station that does not convert refuses a
+// stream whose ice-audio-info (libshout's "samplerate=44100;channels=2",
+// BUTT's "ice-samplerate=44100;ice-channels=2") differs from its format,
+// so the client hears why before it streams; "" when it may stream.
+// Without the header the stream's own frames decide, after the 200.
+func (m *Mount) formatRefused(audioInfo string) string {
+	if m.Live == nil || m.converts() || m.Live.Format == (mount.StreamFormat{}) || audioInfo == "" {
+		return ""
+	}
+	want := m.Live.Format
+	var got mount.StreamFormat
+	for kv := range strings.SplitSeq(audioInfo, ";") {
+		k, v, _ := strings.Cut(kv, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			continue
+		}
+		switch strings.TrimPrefix(strings.ToLower(strings.TrimSpace(k)), "ice-") {
+		case "samplerate":
+			got.SampleRate = n
+		case "channels":
+			got.Channels = n
+		case "bitrate":
+			got.Bitrate = n
+		}
+	}
+	if (got.SampleRate == 0 || got.SampleRate == want.SampleRate) && (got.Channels == 0 || got.Channels == want.Channels) &&
+		(got.Bitrate == 0 || got.Bitrate == want.Bitrate) {
+		return ""
+	}
+	return fmt.Sprintf("Unsupported Media Type: this station plays %d Hz, %d channel(s), %d kbit/s MP3 and does not convert live streams; the stream announced %s",
+		want.SampleRate, want.Channels, want.Bitrate, audioInfo)
 }
 
 // authorize checks source credentials for m from addr: user "source" and
@@ -248,6 +306,9 @@ func streamInfo(ctx *fasthttp.RequestCtx) mount.StreamInfo {
 		ContentType: "audio/mpeg",
 		UserAgent:   text(h.UserAgent()),
 		RemoteAddr:  ctx.RemoteAddr().String(),
+	}
+	if ct := text(h.ContentType()); ct != "" && !isMP3(ct) {
+		info.ContentType = ct // AAC or Ogg: the live source converts it
 	}
 	if info.AudioInfo == "" {
 		if br := atoi(first("ice-bitrate", "icy-br", "x-audiocast-bitrate")); br > 0 {

@@ -168,11 +168,11 @@ func Args(path string, opt Options) []string {
 	return args([]string{"-protocol_whitelist", "file", "-i", "file:" + path}, opt)
 }
 
-// StreamArgs is Args for an MP3 stream read from standard input (a live
-// source whose format differs from its station's): "-f mp3 -i pipe:0"
-// with only the pipe protocol allowed.
+// StreamArgs is Args for a stream read from standard input (a live source
+// whose format differs from its station's: MP3 of another rate, AAC, Ogg):
+// "-i pipe:0", the format probed, with only the pipe protocol allowed.
 func StreamArgs(opt Options) []string {
-	return args([]string{"-protocol_whitelist", "pipe", "-f", "mp3", "-i", "pipe:0"}, opt)
+	return args([]string{"-protocol_whitelist", "pipe", "-i", "pipe:0"}, opt)
 }
 
 func args(input []string, opt Options) []string {
