@@ -182,7 +182,7 @@ func args(input []string, opt Options) []string {
 		"-map", "0:a:0", "-vn",
 		"-map_metadata", "-1",
 		"-c:a", "libmp3lame",
-		"-b:a", strconv.Itoa(opt.Bitrate) + "k",
+		"-b:a", strconv.Itoa(opt.Bitrate)+"k",
 		"-ar", strconv.Itoa(opt.SampleRate),
 		"-ac", strconv.Itoa(opt.Channels),
 		"-write_xing", "0",
