@@ -95,7 +95,9 @@ type LiveSource struct {
 	// Timeout ends a stream that sends nothing for this long (0: 10 s),
 	// like Icecast's source-timeout.
 	Timeout time.Duration
-	// Buffer is the jitter buffer's target depth (0: 1 s).
+	// Buffer is the jitter buffer's target depth (0: 500 ms): how long a
+	// source may stall before silence fills in, and most of what a live
+	// show adds to the listeners' delay.
 	Buffer time.Duration
 	// Transcode says when a stream is converted to Format via Convert.
 	Transcode TranscodeMode
@@ -195,7 +197,7 @@ type LiveStatus struct {
 // Tuning of the jitter buffer and the format check.
 const (
 	defaultLiveTimeout = 10 * time.Second
-	defaultLiveBuffer  = time.Second
+	defaultLiveBuffer  = 500 * time.Millisecond
 	// aheadSlack is how far beyond Buffer the stream may run before
 	// frames are dropped. With the publish interval the station takes
 	// frames ahead of time (at most 400 ms by default), a frame then waits
@@ -669,6 +671,12 @@ func (b *liveBuf) trim() {
 	if b.rebuffering || b.queued <= target+aheadSlack {
 		return
 	}
+	b.l.log().Info("stream runs ahead of the station; dropped its oldest frames", "frames", b.cutTo(target), "buffer", target)
+}
+
+// cutTo drops the oldest frames until at most target is queued, and
+// returns how many went.
+func (b *liveBuf) cutTo(target time.Duration) int64 {
 	n := int64(0)
 	for b.len() > 0 && b.queued > target {
 		b.pop()
@@ -676,7 +684,7 @@ func (b *liveBuf) trim() {
 	}
 	b.l.dropped += n
 	b.dropped += n
-	b.l.log().Info("stream runs ahead of the station; dropped its oldest frames", "frames", n, "buffer", target)
+	return n
 }
 
 func (b *liveBuf) stats() (dropped, inserted int64) {
@@ -932,6 +940,7 @@ func (l *LiveSource) Next() *Track {
 	if b.out != nil || !b.offered {
 		return nil
 	}
+
 	title := b.titles[b.nextGen()]
 	format := b.tmpl
 	if b.len() > 0 {
