@@ -23,34 +23,43 @@ type liveSources struct {
 	relayed  *mount.LiveSource
 	mirror   *mount.MirrorSource // nil: no fallback
 
-	// demanded is when a listener last waited for an on-demand relay:
-	// for demandGrace it counts as a listener, so the relay connects and
-	// stays up until the listener has joined.
+	// waiting counts listeners waiting for an on-demand relay to play;
+	// demanded is when the last one stopped waiting. Both count as
+	// listeners for the relay (pending), the latter for joinGrace, until
+	// the listener has joined.
+	waiting  atomic.Int64
 	demanded atomic.Int64
 }
 
-// demandGrace is how long a waiting listener keeps an on-demand relay
-// connecting: the relay's connect timeout plus the station's buffer.
-const demandGrace = 15 * time.Second
+// joinGrace is how long a listener that waited for an on-demand relay
+// keeps it connected before joining: the hand-over takes milliseconds.
+const joinGrace = 2 * time.Second
 
-// demand tells an on-demand relay that a listener is waiting for it.
-func (l *liveSources) demand() {
+// demand tells an on-demand relay that a listener waits for it; the
+// returned func ends the wait.
+func (l *liveSources) demand() (done func()) {
 	r := l.relay
 	if r == nil || !r.OnDemand {
-		return
+		return func() {}
 	}
-	l.demanded.Store(time.Now().UnixNano())
+	l.waiting.Add(1)
 	r.Wake()
-	// Look again once the grace is over: if nobody joined, disconnect.
-	time.AfterFunc(demandGrace, r.Wake)
+	return func() {
+		l.demanded.Store(time.Now().UnixNano())
+		l.waiting.Add(-1)
+		// Look again once the grace is over: if nobody joined, disconnect.
+		time.AfterFunc(joinGrace, r.Wake)
+	}
 }
 
-// pending is 1 while a listener's demand is fresh, else 0.
+// pending is the number of listeners waiting for the relay, counting one
+// that just stopped waiting and has not joined yet.
 func (l *liveSources) pending() int {
-	if time.Since(time.Unix(0, l.demanded.Load())) < demandGrace {
-		return 1
+	n := int(l.waiting.Load())
+	if time.Since(time.Unix(0, l.demanded.Load())) < joinGrace {
+		n++
 	}
-	return 0
+	return n
 }
 
 // list is the source list for Mountpoint.Sources, in priority order.

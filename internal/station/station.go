@@ -309,7 +309,7 @@ func (s *Station) Wait() {
 // WaitReady returns nil once a new listener would get audio, or ctx's
 // error. Waiting counts as demand for an on-demand relay, which connects.
 func (s *Station) WaitReady(ctx context.Context) error {
-	s.live.demand()
+	defer s.live.demand()()
 	return s.mount.WaitReady(ctx)
 }
 
