@@ -338,7 +338,7 @@ func (s *Session) Stream(ctx context.Context, r io.Reader) error {
 	case <-ctx.Done():
 		if d, ok := r.(interface{ SetReadDeadline(time.Time) error }); ok {
 			_ = d.SetReadDeadline(time.Unix(1, 0))
-			<-done
+			err = <-done // replaced below: the cut is the reason
 		}
 	}
 	// A cancel (kick, timeout, station stop, Close, caller) is the reason,

@@ -149,17 +149,19 @@ func TestBenchSource(t *testing.T) {
 		}
 		if !strings.Contains(req, "Authorization: "+auth+"\r\n") || !strings.Contains(req, "Content-Type: audio/mpeg\r\n") ||
 			strings.Contains(strings.ToLower(req), "content-length") {
-			io.WriteString(c, "HTTP/1.0 401 Unauthorized\r\n\r\n")
+			_, _ = io.WriteString(c, "HTTP/1.0 401 Unauthorized\r\n\r\n")
 			return
 		}
-		io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
+		if _, err := io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n"); err != nil {
+			return
+		}
 		br := bufio.NewReader(c)
 		buf := make([]byte, 4096)
 		for {
 			n, err := br.Read(buf)
 			mu.Lock()
 			for _, l := range lsn {
-				l.Write(buf[:n])
+				_, _ = l.Write(buf[:n]) // a listener that left is no concern here
 			}
 			mu.Unlock()
 			if err != nil {

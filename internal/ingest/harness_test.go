@@ -221,7 +221,7 @@ func newRig(t *testing.T, mounts ...*Mount) *rig {
 		err := hs.Shutdown()
 		// Shutdown misses a Serve that has not registered ln yet.
 		ln.Close()
-		<-errc
+		<-errc //nolint:errcheck // Serve's own error after a shutdown says nothing new
 		return err
 	})
 	return r

@@ -181,7 +181,7 @@ func (s *Server) check(ctx *fasthttp.RequestCtx) (*Mount, *refusal) {
 	switch {
 	case len(ct) == 0 && string(ctx.Method()) == fasthttp.MethodPut:
 		return nil, &refusal{code: fasthttp.StatusForbidden, msg: "No Content-type given"}
-	case len(ct) > 0 && !isMP3(string(ct)) && !(isConvertible(string(ct)) && m.converts()):
+	case len(ct) > 0 && !isMP3(string(ct)) && (!isConvertible(string(ct)) || !m.converts()):
 		// AAC and Ogg are played only through the station's converter.
 		return nil, &refusal{code: fasthttp.StatusForbidden, msg: "Content-type not supported"}
 	}
