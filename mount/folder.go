@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
@@ -91,6 +92,9 @@ type folderHooks struct {
 	open   func(ctx context.Context, path string, offset int64) (*FrameReader, io.Closer, error)
 	titles func(path string) playlist.Title
 	tracks trackList
+	// busy, if set, is told when an open found the encoder cap full and
+	// the source starts waiting for a free encoder.
+	busy func(path string)
 }
 
 // trackList is what a FolderSource needs of a play order.
@@ -250,7 +254,7 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 			}
 			continue
 		}
-		t, err := f.openBounded(ctx, path, rel, f.resumeOffset(rel))
+		t, err := f.openWhenFree(ctx, path, rel, f.resumeOffset(rel))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -273,6 +277,28 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 		f.push(t)
 		feed.Ready()
 	}
+}
+
+// openWhenFree is openBounded, except that an encoder cap found full
+// (transcode.ErrBusy) is no fault of the file: the source waits its turn
+// for a free encoder (transcode.Limiter.Await, ahead of new listeners) and
+// opens the same file again, so a station never skips or marks a file bad
+// for it. It returns the open's error otherwise, or ctx's.
+func (f *FolderSource) openWhenFree(ctx context.Context, path, rel string, offset int64) (*Track, error) {
+	t, err := f.openBounded(ctx, path, rel, offset)
+	lim := f.Decoder.Transcode.Limiter // only a limiter refuses a start
+	for err != nil && errors.Is(err, transcode.ErrBusy) && lim != nil && ctx.Err() == nil {
+		if f.hooks.busy != nil {
+			f.hooks.busy(path)
+		}
+		lease, werr := lim.Await(ctx)
+		if werr != nil {
+			return nil, werr
+		}
+		t, err = f.openBounded(ctx, path, rel, offset)
+		lease.Cancel() // used by the open's encoder, unless it needed none
+	}
+	return t, err
 }
 
 // Interrupted takes back a track a higher source interrupted, if

@@ -203,6 +203,9 @@ const (
 	// frames ahead of time (at most 400 ms by default), a frame then waits
 	// less than Buffer plus a second from arrival to air.
 	aheadSlack = 500 * time.Millisecond
+	// maxPendingTitles bounds the titles set but not yet reached by a
+	// frame (a client sending titles and no audio).
+	maxPendingTitles = 64
 	// sniffFrames is how many frames decide a stream's format; sniffLimit
 	// is how many bytes may pass without one before the stream counts as
 	// something other than MPEG audio (a tag with cover art fits).
@@ -316,7 +319,8 @@ func (s *Session) Stream(ctx context.Context, r io.Reader) error {
 	now := l.clock().Now()
 	s.state, s.cancel, s.since, s.t0 = sessionStreaming, cancel, now, now
 	l.sessions++
-	b := &liveBuf{l: l, sess: s, titles: []liveTitle{l.titleOf(s.title)}}
+	first := l.titleOf(s.title)
+	b := &liveBuf{l: l, sess: s, latest: &first}
 	if l.RecordDir != "" {
 		b.rec = &recording{path: filepath.Join(l.RecordDir, recordingName(l.kind(), now))}
 		l.recs = append(l.recs, b.rec)
@@ -565,12 +569,19 @@ func (s *Session) push(f Frame, start int64) bool {
 	if b.ended || b.discard {
 		return false
 	}
-	for len(s.titles) > 0 && (s.converted || s.titles[0].pos <= start) {
-		b.titles = append(b.titles, l.titleOf(s.titles[0].text))
-		s.titles = s.titles[1:]
+	// Of the titles set before this frame only the last one is heard:
+	// a source that changes its title between two frames makes one change.
+	reached := 0
+	for reached < len(s.titles) && (s.converted || s.titles[reached].pos <= start) {
+		reached++
+	}
+	if reached > 0 {
+		t := l.titleOf(s.titles[reached-1].text)
+		b.latest, b.latestGen = &t, b.latestGen+1
+		s.titles = s.titles[reached:]
 	}
 	f.Data = bytes.Clone(f.Data)
-	b.q = append(b.q, liveFrame{f: f, gen: len(b.titles) - 1})
+	b.q = append(b.q, liveFrame{f: f, gen: b.latestGen, title: b.latest})
 	b.queued += f.Duration()
 	if b.tmpl.Data == nil {
 		b.tmpl = f
@@ -610,8 +621,11 @@ type liveBuf struct {
 	head int
 	// queued is the audio in q.
 	queued time.Duration
-	// titles by generation; a frame carries the generation it plays under.
-	titles []liveTitle
+	// latest is the newest title and latestGen its generation; a frame
+	// carries the generation and title it plays under, so titles that no
+	// frame refers to any more are garbage.
+	latest    *liveTitle
+	latestGen int
 	// ended: no more frames come. discard: none of the rest plays.
 	ended, discard bool
 	// offered: Buffer arrived (or the stream ended), so Next makes tracks.
@@ -630,8 +644,9 @@ type liveBuf struct {
 }
 
 type liveFrame struct {
-	f   Frame // Data owned
-	gen int
+	f     Frame // Data owned
+	gen   int
+	title *liveTitle
 }
 
 func (b *liveBuf) len() int { return len(b.q) - b.head }
@@ -657,7 +672,15 @@ func (b *liveBuf) nextGen() int {
 	if b.len() > 0 {
 		return b.q[b.head].gen
 	}
-	return len(b.titles) - 1
+	return b.latestGen
+}
+
+// nextTitle is the title of the next frame to play.
+func (b *liveBuf) nextTitle() *liveTitle {
+	if b.len() > 0 {
+		return b.q[b.head].title
+	}
+	return b.latest
 }
 
 // trim drops the oldest frames when the stream runs ahead: once more than
@@ -671,7 +694,15 @@ func (b *liveBuf) trim() {
 	if b.rebuffering || b.queued <= target+aheadSlack {
 		return
 	}
-	b.l.log().Info("stream runs ahead of the station; dropped its oldest frames", "frames", b.cutTo(target), "buffer", target)
+	first := b.dropped == 0
+	n := b.cutTo(target)
+	// A source bursting megabytes would trip this every half second: the
+	// first time is news, the rest goes into the session's end line.
+	lvl := slog.LevelDebug
+	if first {
+		lvl = slog.LevelInfo
+	}
+	b.l.log().Log(context.Background(), lvl, "stream runs ahead of the station; dropped its oldest frames", "frames", n, "buffer", target)
 }
 
 // cutTo drops the oldest frames until at most target is queued, and
@@ -821,7 +852,14 @@ func (s *Session) SetTitle(title string) {
 	}
 	s.title = title
 	if s.state == sessionStreaming {
-		s.titles = append(s.titles, titleChange{pos: s.bytes.Load(), text: title})
+		pos := s.bytes.Load()
+		if n := len(s.titles); n > 0 && s.titles[n-1].pos == pos {
+			s.titles[n-1].text = title // no audio in between: only this one is heard
+		} else if n < maxPendingTitles {
+			s.titles = append(s.titles, titleChange{pos: pos, text: title})
+		} else {
+			s.titles[n-1] = titleChange{pos: pos, text: title} // a flood: keep the newest
+		}
 	}
 }
 
@@ -941,7 +979,7 @@ func (l *LiveSource) Next() *Track {
 		return nil
 	}
 
-	title := b.titles[b.nextGen()]
+	title := b.nextTitle()
 	format := b.tmpl
 	if b.len() > 0 {
 		format = b.q[b.head].f

@@ -33,6 +33,10 @@ type MirrorSource struct {
 	// cont: the last track ended at the other station's title change, so
 	// the next one continues at at; otherwise it starts at the newest block.
 	cont bool
+	// played is the newest block a track of ours read from: a new track
+	// never starts on it again (an idle station's tail would otherwise
+	// play over and over).
+	played *Block
 }
 
 // Run tells the station whenever the mirrored station has audio while no
@@ -86,8 +90,17 @@ func (m *MirrorSource) Next() *Track {
 		return nil
 	}
 	r := st.ring
-	if !m.cont || m.at == nil || r.Fell(m.at) || st.idle.Load() {
-		m.at, m.off = r.Tail(), 0
+	if st.idle.Load() {
+		return nil // nothing on the air there: nothing here either
+	}
+	if !m.cont || m.at == nil || r.Fell(m.at) {
+		m.at, m.off, m.cont = r.Tail(), 0, false
+		if m.at != nil && m.at == m.played {
+			m.at = nil // heard already: wait for the next block (Run calls Ready)
+		}
+	}
+	for m.at != nil && m.off >= len(m.at.Frames) {
+		m.at, m.off = m.at.Next(), 0
 	}
 	if m.at == nil || m.at.Track == nil {
 		return nil
@@ -135,7 +148,7 @@ func (f *mirrorFrames) Next() (Frame, error) {
 		}
 		if i < len(b.Frames) {
 			m.mu.Lock()
-			m.at, m.off = b, i+1
+			m.at, m.off, m.played = b, i+1, b
 			m.mu.Unlock()
 			return blockFrame(b, i), nil
 		}

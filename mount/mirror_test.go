@@ -196,3 +196,78 @@ func TestLiveOverMirrorKeepsItsBuffer(t *testing.T) {
 		t.Errorf("a real-time source over a mirror: %d silent frames inserted, %d dropped; want none", st.Inserted, st.Dropped)
 	}
 }
+
+// TestMirrorOfAnIdleStationPlaysNothing: when the mirrored station goes
+// off the air (its show ended, nothing else to play), the mirror does not
+// replay its last block: the mirroring station goes idle too, having
+// played each of the other station's frames once.
+func TestMirrorOfAnIdleStationPlaysNothing(t *testing.T) {
+	show := newTestLive()
+	other := New(Config{PublishInterval: 50 * time.Millisecond}, show)
+	tracks := make(chan string, 64)
+	mirror := New(Config{PublishInterval: 50 * time.Millisecond,
+		OnTrack: func(ti *TrackInfo) { tracks <- ti.Display }},
+		&MirrorSource{Station: func() *Station { return other }})
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, srv := dialPair(t, ln)
+	if err := mirror.Join(JoinRequest{Conn: srv, Head: []byte(testHead), Remote: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	got := startCapture(t, client)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { other.Run(ctx) })
+	wg.Go(func() { mirror.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+
+	show.start(t, "Show", 5000, 40)
+	// The mirror plays the show, then goes idle once the other station is.
+	select {
+	case title := <-tracks:
+		if title != "Show" {
+			t.Fatalf("mirror played %q", title)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the mirror never played the show")
+	}
+	for {
+		wait := mirror.published.wait()
+		if mirror.idle.Load() && other.idle.Load() {
+			break
+		}
+		select {
+		case <-wait:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the mirror did not go idle after the other station did")
+		}
+	}
+	var frames []uint32
+	stream := got.waitFor(t, "the show's frames", func(b []byte) bool { return len(b) >= len(testHead)+40*417 })
+	fr := NewFrameReader(bytes.NewReader(stream[len(testHead):]))
+	for {
+		f, err := fr.Next()
+		if err != nil {
+			break
+		}
+		frames = append(frames, testmedia.FrameIndex(f.Data))
+	}
+	seen := map[uint32]int{}
+	for _, i := range frames {
+		seen[i]++
+		if seen[i] > 1 {
+			t.Fatalf("frame %d heard twice: the mirror replayed an idle station's block (%d frames: %v)", i, len(frames), frames)
+		}
+	}
+	select {
+	case title := <-tracks:
+		t.Errorf("the mirror started %q after the other station went idle", title)
+	default:
+	}
+	if mirror.Ready() && !mirror.idle.Load() {
+		t.Error("the mirroring station still plays")
+	}
+}

@@ -7,6 +7,7 @@ package auth
 import (
 	"crypto/subtle"
 	"encoding/base64"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +19,8 @@ const (
 	FailLimit  = 5
 	FailWindow = time.Minute
 	// maxAddrs bounds the memory a spray of addresses can take; when
-	// full, expired entries go first, then the whole table.
+	// full, expired entries go first, then those not locked out; locked
+	// ones are never forgotten early (a spray must not unlock them).
 	maxAddrs = 4096
 )
 
@@ -70,8 +72,23 @@ type window struct {
 	n     int
 }
 
+// key is what failures are counted by: the address, or for IPv6 its /64,
+// which one client can fill with addresses of its own.
+func key(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Is4() || ip.Is4In6() {
+		return addr
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
 // LockedFor is how long addr must still wait, 0 if it may try.
 func (a *Failures) LockedFor(addr string, now time.Time) time.Duration {
+	addr = key(addr)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	w := a.m[addr]
@@ -83,6 +100,7 @@ func (a *Failures) LockedFor(addr string, now time.Time) time.Duration {
 
 // Fail records a wrong attempt from addr.
 func (a *Failures) Fail(addr string, now time.Time) {
+	addr = key(addr)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.m == nil {
@@ -91,7 +109,9 @@ func (a *Failures) Fail(addr string, now time.Time) {
 	w := a.m[addr]
 	if w == nil || now.Sub(w.start) >= FailWindow {
 		if w == nil && len(a.m) >= maxAddrs {
-			a.prune(now)
+			if a.prune(now); len(a.m) >= maxAddrs {
+				return // every entry is a lockout: this one goes uncounted
+			}
 		}
 		w = &window{start: now}
 		a.m[addr] = w
@@ -101,19 +121,25 @@ func (a *Failures) Fail(addr string, now time.Time) {
 
 // Forget clears addr's record: a typo before the right secret is no attack.
 func (a *Failures) Forget(addr string) {
+	addr = key(addr)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.m, addr)
 }
 
-// prune drops expired windows, and everything if none had expired.
+// prune drops expired windows, then, if still full, those below the limit.
 func (a *Failures) prune(now time.Time) {
 	for k, w := range a.m {
 		if now.Sub(w.start) >= FailWindow {
 			delete(a.m, k)
 		}
 	}
-	if len(a.m) >= maxAddrs {
-		clear(a.m)
+	if len(a.m) < maxAddrs {
+		return
+	}
+	for k, w := range a.m {
+		if w.n < FailLimit {
+			delete(a.m, k)
+		}
 	}
 }

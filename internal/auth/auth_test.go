@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -67,5 +68,30 @@ func TestFailuresTableIsBounded(t *testing.T) {
 	}
 	if n := len(f.m); n > maxAddrs {
 		t.Fatalf("table holds %d addresses, bound is %d", n, maxAddrs)
+	}
+}
+
+// A spray of single failures from other addresses cannot unlock an
+// address that is locked out, and an IPv6 client is one client per /64.
+func TestFailuresSprayAndIPv6(t *testing.T) {
+	var f Failures
+	now := time.Unix(1_000_000, 0)
+	for range FailLimit {
+		f.Fail("198.51.100.7", now)
+	}
+	for i := range maxAddrs + 100 {
+		f.Fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String(), now)
+	}
+	if f.LockedFor("198.51.100.7", now) == 0 {
+		t.Error("a spray of other addresses unlocked a locked-out one")
+	}
+	for i := range FailLimit {
+		f.Fail(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}).String(), now)
+	}
+	if f.LockedFor("2001:db8::ffff", now) == 0 {
+		t.Error("five failures from one /64, each from another address, did not lock the /64")
+	}
+	if f.LockedFor("2001:db8:0:1::1", now) != 0 {
+		t.Error("another /64 is locked")
 	}
 }

@@ -62,6 +62,9 @@ type Config struct {
 	// stations together (each is a station of its own, maybe an ffmpeg
 	// process); 0 = unlimited.
 	MaxPrivateStreams int `toml:"max_private_streams"`
+	// MaxEncoders caps the ffmpeg processes of all stations together (WAV
+	// and other transcoded files, converted live streams); 0 = unlimited.
+	MaxEncoders int `toml:"max_encoders"`
 	// TLSCert, TLSKey and TLSPort are all set (HTTPS on TLSPort) or all empty.
 	TLSCert     string     `toml:"tls_cert"`
 	TLSKey      string     `toml:"tls_key"`
@@ -104,7 +107,10 @@ type Station struct {
 	// MaxPrivateStreams caps this station's private streams in individual
 	// mode; 0 = unlimited.
 	MaxPrivateStreams int `toml:"max_private_streams"`
-	HistorySize       int `toml:"history_size"` // recently played tracks kept for /history
+	// MaxEncoders caps this station's ffmpeg processes; 0 = only the
+	// server-wide MaxEncoders.
+	MaxEncoders int `toml:"max_encoders"`
+	HistorySize int `toml:"history_size"` // recently played tracks kept for /history
 
 	// Live sources and relays. SourcePassword lets source clients (user
 	// "source") stream to the route; "" takes none. A station without a

@@ -132,6 +132,9 @@ func TestDefaults(t *testing.T) {
 	if c.MaxPrivateStreams != 200 {
 		t.Errorf("max_private_streams = %d, want 200: individual mode is bounded by default", c.MaxPrivateStreams)
 	}
+	if c.MaxEncoders != 16 {
+		t.Errorf("max_encoders = %d, want 16: ffmpeg processes are bounded by default", c.MaxEncoders)
+	}
 	if len(d.Stations) != 0 || len(d.Warnings) != 0 {
 		t.Errorf("Defaults() has stations or warnings: %+v", d)
 	}
@@ -232,6 +235,14 @@ func TestErrors(t *testing.T) {
 			want: `config: max_private_streams: "-5" from flag --max-private-streams: expected an integer >= 0`},
 		{name: "max_private_streams from env", env: map[string]string{"MAX_PRIVATE_STREAMS": "lots"},
 			want: `config: max_private_streams: "lots" from env MAX_PRIVATE_STREAMS: expected an integer >= 0`},
+		{name: "negative station max_encoders", file: "[[station]]\nroute = \"/solo\"\nmax_encoders = -2\n",
+			want: `config: station.max_encoders: "-2" from PATH:3: expected an integer >= 0`, line: 3},
+		{name: "string max_encoders", file: "port = 8000\nmax_encoders = \"few\"\n",
+			want: `config: max_encoders: "few" from PATH:2: expected an integer >= 0`, line: 2},
+		{name: "max_encoders from flag", args: []string{"--max-encoders", "-1"},
+			want: `config: max_encoders: "-1" from flag --max-encoders: expected an integer >= 0`},
+		{name: "max_encoders from env", env: map[string]string{"MAX_ENCODERS": "lots"},
+			want: `config: max_encoders: "lots" from env MAX_ENCODERS: expected an integer >= 0`},
 		// directory routes
 		{name: "invalid JSON in env", env: map[string]string{"DIRECTORY_ROUTES": `{"humor": `},
 			want: `config: DIRECTORY_ROUTES from env: invalid JSON: unexpected EOF`},
@@ -304,6 +315,10 @@ func TestErrors(t *testing.T) {
 			want: `config: station.fallback: "/nope" from PATH:3: expected the route of a station (/nope is not one)`, line: 3},
 		{name: "fallback with a folder", file: "[[station]]\nroute = \"/a\"\ndir = \"/x\"\nfallback = \"/\"\n",
 			want: `config: station.fallback: "/" from PATH:4: expected no fallback on a station with a folder: it falls back to its folder (fallback is for live_only stations)`, line: 4},
+		{name: "fallback to an individual station", file: "[[station]]\nroute = \"/a\"\nfallback = \"/p\"\n[[station]]\nroute = \"/p\"\nmode = \"individual\"\n",
+			want: `config: station.fallback: "/p" from PATH:3: expected a radio-mode station (/p is in individual mode: it has no shared stream to fall back to)`, line: 3},
+		{name: "fallback to an on-demand relay", file: "[[station]]\nroute = \"/a\"\nfallback = \"/r\"\n[[station]]\nroute = \"/r\"\nrelay = \"http://h/s\"\non_demand = true\n",
+			want: `config: station.fallback: "/r" from PATH:3: expected a station that plays without listeners of its own (/r is an on_demand relay)`, line: 3},
 		{name: "relay in individual mode", file: "[[station]]\nroute = \"/a\"\nmode = \"individual\"\nrelay = \"http://h/s\"\n",
 			want: `config: station.mode: "individual" from PATH:3: expected radio for a station with a relay: live shows and relays are one shared stream`, line: 3},
 		{name: "source password in individual mode", file: "[[station]]\nroute = \"/a\"\nmode = \"individual\"\nsource_password = \"x\"\n",
@@ -602,6 +617,7 @@ shuffle = true
 bitrate = 64
 max_listeners = 3
 max_private_streams = 0
+max_encoders = 4
 burst = 0
 icy_charset = "ISO-8859-1"
 extensions = ["FLAC", ".ogg", "flac"]
@@ -623,7 +639,7 @@ extensions = ["FLAC", ".ogg", "flac"]
 		Route: "/own", Dir: "/own", Name: "", Description: "Stream /own", Genre: "Various",
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{}, Metaint: 8192,
 		ICYCharset: icy.Latin1, Bitrate: 64, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 3,
-		Extensions: []string{".flac", ".ogg"}, HistorySize: 100, SourceTimeout: 10 * time.Second, LiveTranscode: "auto", AfterLive: "next",
+		MaxEncoders: 4, Extensions: []string{".flac", ".ogg"}, HistorySize: 100, SourceTimeout: 10 * time.Second, LiveTranscode: "auto", AfterLive: "next",
 	}
 	if !reflect.DeepEqual(own, wantOwn) {
 		t.Errorf("explicit station\n got %+v\nwant %+v", own, wantOwn)
@@ -757,6 +773,7 @@ func TestEnvValues(t *testing.T) {
 		{"listener limits", map[string]string{"MAX_LISTENERS": "5000", "MAX_CONNS_PER_IP": "4"},
 			func(c *config.Config) bool { return c.MaxListeners == 5000 && c.MaxConnsPerIP == 4 }},
 		{"MAX_PRIVATE_STREAMS", map[string]string{"MAX_PRIVATE_STREAMS": "0"}, func(c *config.Config) bool { return c.MaxPrivateStreams == 0 }},
+		{"MAX_ENCODERS", map[string]string{"MAX_ENCODERS": "0"}, func(c *config.Config) bool { return c.MaxEncoders == 0 }},
 		{"TLS", map[string]string{"TLS_CERT": "/c.pem", "TLS_KEY": "/k.pem", "TLS_PORT": "8443"},
 			func(c *config.Config) bool { return c.TLSCert == "/c.pem" && c.TLSKey == "/k.pem" && c.TLSPort == 8443 }},
 		{"SERVER_ADMIN and SERVER_LOCATION", map[string]string{"SERVER_ADMIN": "ops@example.org", "SERVER_LOCATION": "Berlin"},
@@ -855,7 +872,7 @@ func TestUsage(t *testing.T) {
 func TestEnvNames(t *testing.T) {
 	want := []string{"ADMIN_TOKEN", "AUDIO_DIR", "AUDIO_STREAMER_CONFIG", "AUDIO_STREAM_ROUTES", "BITRATE",
 		"BUFFER_SIZE", "BURST", "DIRECTORY_ROUTES", "ENVIRONMENT", "FFMPEG_PATH", "HEADER_TIMEOUT", "HOST",
-		"LOG_FORMAT", "LOG_LEVEL", "MAX_CLIENTS", "MAX_CONNS_PER_IP", "MAX_LISTENERS", "MAX_PRELOAD_TRACKS",
+		"LOG_FORMAT", "LOG_LEVEL", "MAX_CLIENTS", "MAX_CONNS_PER_IP", "MAX_ENCODERS", "MAX_LISTENERS", "MAX_PRELOAD_TRACKS",
 		"MAX_PRIVATE_STREAMS", "PORT", "PUBLISH_INTERVAL", "RESCAN_INTERVAL", "SENTRY_DSN", "SERVER_ADMIN", "SERVER_LOCATION",
 		"SHOUTCAST_MOUNT", "SHUFFLE", "SOURCE_PASSWORD", "SOURCE_TIMEOUT", "STATE_DIR", "STREAM_MODE", "TLS_CERT", "TLS_KEY", "TLS_PORT", "WRITE_TIMEOUT"}
 	if got := config.EnvNames(); !slices.Equal(got, want) {

@@ -53,6 +53,7 @@ func settings() []setting {
 		{key: "location", flag: "location", env: "SERVER_LOCATION", def: "Earth", kind: str, usage: "location shown on the status page"},
 		{key: "max_listeners", flag: "max-listeners", env: "MAX_LISTENERS", def: "0", kind: integer(0, math.MaxInt32), usage: "listener limit of the whole server, 0 = unlimited"},
 		{key: "max_private_streams", flag: "max-private-streams", env: "MAX_PRIVATE_STREAMS", def: "200", kind: integer(0, math.MaxInt32), usage: "private streams of all individual-mode stations together, 0 = unlimited"},
+		{key: "max_encoders", flag: "max-encoders", env: "MAX_ENCODERS", def: "16", kind: integer(0, math.MaxInt32), usage: "ffmpeg processes of all stations together, 0 = unlimited"},
 		{key: "max_conns_per_ip", flag: "max-conns-per-ip", env: "MAX_CONNS_PER_IP", def: "0", kind: integer(0, math.MaxInt32), usage: "stream connections per client address, 0 = unlimited"},
 		{key: "tls_cert", flag: "tls-cert", env: "TLS_CERT", kind: path(true), usage: "PEM certificate (chain) for HTTPS on --tls-port"},
 		{key: "tls_key", flag: "tls-key", env: "TLS_KEY", kind: path(true), usage: "PEM private key for --tls-cert"},
@@ -84,6 +85,7 @@ func settings() []setting {
 		{station: true, key: "extensions", kind: extensions},
 		{station: true, key: "history_size", def: "100", kind: integer(1, 10000)},
 		{station: true, key: "max_private_streams", def: "50", kind: integer(0, math.MaxInt32)},    // individual mode: listeners with a private stream, 0 = unlimited
+		{station: true, key: "max_encoders", kind: integer(0, math.MaxInt32)},                      // ffmpeg processes of this station, 0 = only the server-wide max_encoders
 		{station: true, key: "source_password", kind: str},                                         // default: the top-level source_password
 		{station: true, key: "source_timeout", kind: duration("1s", "10m", false)},                 // default: the top-level source_timeout
 		{station: true, key: "live_only", kind: boolean},                                           // no folder: on the air only while a source or relay plays

@@ -223,6 +223,10 @@ func (l *loader) checkFallbacks(byRoute map[string]*slot) error {
 				return errAt("station.fallback", st.Fallback, "a chain of fallbacks that ends ("+strings.Join(append(seen, r), " -> ")+" loops)", at)
 			case len(seen) > 10:
 				return errAt("station.fallback", st.Fallback, "a chain of at most 10 fallbacks", at)
+			case byRoute[r].st.Mode != ModeRadio:
+				return errAt("station.fallback", st.Fallback, fmt.Sprintf("a radio-mode station (%s is in individual mode: it has no shared stream to fall back to)", r), at)
+			case byRoute[r].st.OnDemand:
+				return errAt("station.fallback", st.Fallback, fmt.Sprintf("a station that plays without listeners of its own (%s is an on_demand relay)", r), at)
 			}
 			seen = append(seen, r)
 		}

@@ -333,6 +333,13 @@ func atoi(s string) int {
 // the bytes are Icecast-like whether or not fasthttp ran the handler (an
 // Expect refusal does not) and the connection closes.
 func (s *Server) refuse(ctx *fasthttp.RequestCtx, ref *refusal) {
+	switch ref.code {
+	case fasthttp.StatusUnauthorized, fasthttp.StatusTooManyRequests:
+		// authorize logged these, without noise for libshout's probe
+	default:
+		s.log.Info("source refused", "path", string(ctx.Path()), "remote", ctx.RemoteAddr().String(),
+			"status", ref.code, "reason", strings.TrimSpace(ref.msg))
+	}
 	var extra []string
 	switch ref.code {
 	case fasthttp.StatusUnauthorized:

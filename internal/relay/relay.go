@@ -356,11 +356,16 @@ func (r *Relay) upstreamName() string {
 // below may quote a URL the relay did not format.
 func (r *Relay) scrub(msg string) string {
 	u, err := url.Parse(r.URL)
-	if err != nil || u.User == nil {
+	if err != nil {
 		return msg
 	}
-	if pw, ok := u.User.Password(); ok && pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	if u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	if u.RawQuery != "" { // errors quote the URL, query and all
+		msg = strings.ReplaceAll(msg, "?"+u.RawQuery, "?xxxxx")
 	}
 	return msg
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -606,5 +607,25 @@ func TestCheckURL(t *testing.T) {
 		if err != nil && (strings.Contains(err.Error(), "cret") || strings.Contains(err.Error(), "user")) {
 			t.Errorf("CheckURL(%q) quotes the URL: %v", s, err)
 		}
+	}
+}
+
+// A token in the relay URL's query (URL-authenticated upstreams) is as
+// private as a password: Status and errors show the URL without it.
+func TestQueryTokenNotShown(t *testing.T) {
+	const token = "TOPSECRET-token"
+	r := &Relay{URL: "http://127.0.0.1:1/stream?token=" + token, Live: &mount.LiveSource{Kind: "relay"},
+		Backoff: func(int) time.Duration { return time.Hour }, ConnectTimeout: time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	testmedia.PollUntil(t, wait, "a failed attempt", func() bool { return r.Status().Failures > 0 })
+	st := r.Status()
+	if strings.Contains(st.Upstream, token) || strings.Contains(st.LastError, token) {
+		t.Errorf("status shows the query token: %+v", st)
+	}
+	if st.Upstream != "http://127.0.0.1:1/stream" {
+		t.Errorf("upstream shown as %q", st.Upstream)
 	}
 }

@@ -207,9 +207,12 @@ func CheckURL(s string) error {
 	return nil
 }
 
-// redact is u without its userinfo: what logs and status pages may show.
+// redact is u without its userinfo and query: what logs and status pages
+// may show.
 func redact(u *url.URL) string {
 	c := *u
-	c.User = nil
+	// Credentials live in the user part and, for URL-authenticated
+	// upstreams, in the query ("?token="): neither is shown.
+	c.User, c.RawQuery, c.ForceQuery, c.Fragment, c.RawFragment = nil, "", false, "", ""
 	return c.String()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -30,11 +32,22 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		ready      bool
 		refused    *refusalCounts
 		air        station.OnAir
+		encoders   int
 	}
 	var samples []sample
+	// The server-wide encoder count: the parent of the stations' limiters
+	// (one for stations built together; each counted once).
+	var servers []*transcode.Limiter
 	for _, st := range s.sortedStations() {
 		p := st.Profile()
-		samples = append(samples, sample{p.Route, p.Mode == config.ModeIndividual, st.Stats(), st.Ready(), s.refusals[st], st.OnAir()})
+		x := sample{p.Route, p.Mode == config.ModeIndividual, st.Stats(), st.Ready(), s.refusals[st], st.OnAir(), 0}
+		if es, ok := st.(encoderStation); ok {
+			x.encoders = es.Encoders().Running()
+			if root := es.Encoders().Parent(); root != nil && !slices.Contains(servers, root) {
+				servers = append(servers, root)
+			}
+		}
+		samples = append(samples, x)
 	}
 	type series struct {
 		name, typ, help string
@@ -57,7 +70,8 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 			}
 			return 0
 		}},
-		{"audio_stream_live_bytes_in_total", "counter", "Bytes received from the live source or relay on the air now, in its current session.", func(x sample) float64 { return float64(x.air.BytesIn) }},
+		{"audio_stream_encoders", "gauge", "ffmpeg processes running now (transcoded tracks playing and opened ahead, converted live streams).", func(x sample) float64 { return float64(x.encoders) }},
+		{"audio_stream_live_bytes_in", "gauge", "Bytes received from the live source or relay on the air now, in its current session (0 while none is).", func(x sample) float64 { return float64(x.air.BytesIn) }},
 		{"audio_stream_relay_reconnects_total", "counter", "Connections of the relay to its upstream after the first.", func(x sample) float64 {
 			if x.air.Relay == nil {
 				return 0
@@ -104,6 +118,11 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 	counter("audio_stream_tls_probes_total", "TLS handshakes sent to the plain HTTP port.", s.tlsProbe.Load())
 	counter("audio_stream_accept_errors_total", "Connections not accepted for lack of file descriptors or memory (retried).", s.acceptErrs.Load())
 	counter("audio_stream_bad_requests_total", "Requests refused before routing: malformed (400), headers too large (431) or too slow (408).", s.badReqs.Load())
+	encoders := 0
+	for _, l := range servers {
+		encoders += l.Running()
+	}
+	gauge("audio_streamer_encoders", "ffmpeg processes of all stations running now (capped by max_encoders).", float64(encoders))
 	gauge("go_goroutines", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

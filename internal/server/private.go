@@ -1,11 +1,13 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 )
 
 // privateStreams counts the private streams of individual-mode stations,
@@ -23,9 +25,20 @@ type privateStreams struct {
 	released func()
 }
 
+// encoderStation is a station that counts its ffmpeg processes
+// (*station.Station): a private stream that may need one holds an encoder
+// from admission until its station starts it (ReserveEncoder), and
+// /metrics shows how many run.
+type encoderStation interface {
+	Encoders() *transcode.Limiter
+	ReserveEncoder() (*transcode.Lease, error)
+}
+
 // acquire counts one more private stream of st unless st already has
-// stationCap or all stations together have serverCap (0: no cap). It
-// returns the function that gives the stream back, or why it was refused.
+// stationCap or all stations together have serverCap (0: no cap), or the
+// stream may need an encoder and none is free (max_encoders of st or of
+// the server). It returns the function that gives the stream (and an
+// unused encoder) back, or why it was refused.
 func (p *privateStreams) acquire(st Station, stationCap, serverCap int) (release func(), refused refusal, why string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -35,13 +48,30 @@ func (p *privateStreams) acquire(st Station, stationCap, serverCap int) (release
 	if serverCap > 0 && p.total >= serverCap {
 		return nil, refusedServerPrivate, fmt.Sprintf("server is full: %d private streams of individual-mode stations", serverCap)
 	}
+	var lease *transcode.Lease
+	if es, ok := st.(encoderStation); ok {
+		l, err := es.ReserveEncoder()
+		if err != nil {
+			reason := refusedServerEncoders
+			if be := (*transcode.BusyError)(nil); errors.As(err, &be) && be.Station != "" {
+				reason = refusedStationEncoders
+			}
+			return nil, reason, err.Error()
+		}
+		lease = l
+	}
 	if p.perStation == nil {
 		p.perStation = map[Station]int{}
 	}
 	p.perStation[st]++
 	p.total++
 	var once sync.Once
-	return func() { once.Do(func() { p.release(st) }) }, 0, ""
+	return func() {
+		once.Do(func() {
+			lease.Cancel() // a no-op once the private station started its encoder
+			p.release(st)
+		})
+	}, 0, ""
 }
 
 func (p *privateStreams) release(st Station) {
@@ -85,6 +115,8 @@ const (
 	refusedConnsPerIP
 	refusedStationPrivate
 	refusedServerPrivate
+	refusedStationEncoders
+	refusedServerEncoders
 	refusalKinds // the number of kinds above
 )
 
@@ -103,6 +135,10 @@ func (r refusal) String() string {
 		return "station_private_streams"
 	case refusedServerPrivate:
 		return "server_private_streams"
+	case refusedStationEncoders:
+		return "station_encoders"
+	case refusedServerEncoders:
+		return "server_encoders"
 	}
 	return "unknown"
 }

@@ -31,7 +31,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 	}
 	set := st.Profile()
 	if !st.Ready() && !s.awaitReady(ctx, st) {
-		s.refuse(ctx, st, refusedNoAudio, noAudioWhy(set.Route))
+		s.refuse(ctx, st, refusedNoAudio, noAudioWhy(set))
 		return
 	}
 	if set.MaxListeners > 0 && st.Listeners() >= set.MaxListeners {
@@ -94,7 +94,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 		// listener as the check above would have (mount.ErrNoAudio).
 		req.NoAudio = func() []byte {
 			s.refusals[st][refusedNoAudio].Add(1)
-			return icy.ErrorResponse(nil, fasthttp.StatusServiceUnavailable, "503 Service Unavailable: "+noAudioWhy(set.Route))
+			return icy.ErrorResponse(nil, fasthttp.StatusServiceUnavailable, "503 Service Unavailable: "+noAudioWhy(set))
 		}
 		if err := st.Join(req); err != nil {
 			s.Logger.Debug("listener not joined", "route", set.Route, "remote", remote, "error", err.Error())
@@ -103,8 +103,11 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 }
 
 // noAudioWhy is the 503 message for a station with nothing to play.
-func noAudioWhy(route string) string {
-	return fmt.Sprintf("station %s has no playable audio yet. It starts by itself when a playable file appears.", route)
+func noAudioWhy(set station.Profile) string {
+	if set.LiveOnly {
+		return fmt.Sprintf("station %s is off the air: it plays only while a live show or its relay is on.", set.Route)
+	}
+	return fmt.Sprintf("station %s has no playable audio yet. It starts by itself when a playable file appears.", set.Route)
 }
 
 // admit takes the slots a listener of st from ip needs (a private

@@ -78,7 +78,7 @@ func (l *liveSources) list() []mount.Source {
 }
 
 // buildLive makes the live sources of a radio station from its settings.
-func buildLive(cfg *config.Config, set config.Station, deps Deps, log *slog.Logger) *liveSources {
+func buildLive(cfg *config.Config, set config.Station, deps Deps, encoders *transcode.Limiter, log *slog.Logger) *liveSources {
 	l := &liveSources{}
 	if set.Mode != config.ModeRadio {
 		return l // config refuses live settings there; an inherited password is ignored
@@ -93,6 +93,7 @@ func buildLive(cfg *config.Config, set config.Station, deps Deps, log *slog.Logg
 			return transcode.StartReader(ctx, in, transcode.Options{
 				FFmpegPath: cfg.FFmpegPath, Bitrate: want.Bitrate, SampleRate: want.SampleRate,
 				Channels: want.Channels, StallTimeout: set.SourceTimeout + time.Second, Logger: log,
+				Limiter: encoders, // a full cap refuses the source (*transcode.BusyError)
 			})
 		}
 	}

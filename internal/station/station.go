@@ -52,6 +52,11 @@ type Deps struct {
 	// OnUnplayable, if set, is told about every file the station skips (a
 	// broken file once per route) or cuts short (tests wait on it).
 	OnUnplayable func(route, path string)
+	// Encoders counts and caps the ffmpeg processes of all stations
+	// (max_encoders); each station's own limiter (its max_encoders) is a
+	// child of it. Nil: BuildAll makes one from the configuration, and
+	// Build one per station.
+	Encoders *transcode.Limiter
 }
 
 // Profile is what listeners and status pages are told about a station: no
@@ -71,6 +76,9 @@ type Profile struct {
 	Metaint                       int
 	LegacyICYStatus               bool
 	MaxListeners                  int // 0 = unlimited
+	// LiveOnly: the station has no folder; it plays only while a live
+	// source, its relay or its fallback does.
+	LiveOnly bool
 	// OnDemand: the station relays only while someone listens, so a new
 	// listener waits for the relay to connect (WaitReady starts it).
 	OnDemand bool
@@ -88,6 +96,13 @@ type Station struct {
 	mount    *mount.Mountpoint
 	live     *liveSources
 	wg       sync.WaitGroup // the relay's goroutine
+	// encoders counts the station's ffmpeg processes; a child of the
+	// server's limiter.
+	encoders *transcode.Limiter
+
+	encodeMu sync.Mutex // guards the cache of mayEncode
+	encodeAt uint64     // library version the cache is for (0: none)
+	encodes  bool
 }
 
 // BuildAll builds every configured station, in configuration order. When
@@ -98,6 +113,9 @@ func BuildAll(cfg *config.Config, deps Deps) ([]*Station, error) {
 	demoDir, err := demoFor(cfg, deps)
 	if err != nil {
 		return nil, err
+	}
+	if deps.Encoders == nil {
+		deps.Encoders = transcode.NewLimiter(cfg.MaxEncoders)
 	}
 	out := make([]*Station, 0, len(cfg.Stations))
 	for _, set := range cfg.Stations {
@@ -145,10 +163,15 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	route := set.Route
+	server := deps.Encoders
+	if server == nil {
+		server = transcode.NewLimiter(cfg.MaxEncoders)
+	}
+	encoders := server.Child(route, set.MaxEncoders)
 	decoder := mount.Decoder{
 		Transcode: transcode.Options{
 			FFmpegPath: cfg.FFmpegPath, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
-			Channels: set.Channels, Logger: log,
+			Channels: set.Channels, Logger: log, Limiter: encoders,
 		},
 		Always:      set.Transcode == "always",
 		Unavailable: deps.FFmpeg,
@@ -175,7 +198,7 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 	if deps.OnTrack != nil {
 		mc.OnTrack = func(t *mount.TrackInfo) { deps.OnTrack(route, t) }
 	}
-	live := buildLive(cfg, set, deps, log)
+	live := buildLive(cfg, set, deps, encoders, log)
 	mp := &mount.Mountpoint{
 		Route: route, Individual: set.Mode == config.ModeIndividual, Shuffle: set.Shuffle,
 		Station: mc, RescanInterval: cfg.RescanInterval,
@@ -204,11 +227,12 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		settings: set,
 		mount:    mp,
 		live:     live,
+		encoders: encoders,
 		profile: Profile{
 			Route: route, Name: set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL,
 			Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
 			Channels: set.Channels, Metaint: set.Metaint, LegacyICYStatus: set.LegacyICYStatus,
-			OnDemand:     set.OnDemand,
+			OnDemand: set.OnDemand, LiveOnly: !set.HasFolder(),
 			MaxListeners: set.MaxListeners, MaxPrivateStreams: set.MaxPrivateStreams,
 			ServerMaxPrivateStreams: cfg.MaxPrivateStreams,
 		},
@@ -351,6 +375,51 @@ func (s *Station) History() []playlist.Entry { return s.mount.History.List() }
 
 // Reload rescans the folder now; the playing track is not cut.
 func (s *Station) Reload() (playlist.ScanResult, error) { return s.mount.Reload() }
+
+// Encoders is the limiter counting the station's ffmpeg processes; its
+// Parent counts those of the whole server.
+func (s *Station) Encoders() *transcode.Limiter { return s.encoders }
+
+// encoderLeaseTTL is how long an encoder held for a new private listener
+// waits for its first track to start one: the track's open timeout. A
+// lease its listener's station did not use (an MP3 came first) is given
+// back then, or when the listener leaves.
+const encoderLeaseTTL = 10 * time.Second
+
+// ReserveEncoder holds an encoder for a new individual-mode listener
+// whose private station may need one (ffmpeg runs and the folder has
+// files it plays through ffmpeg), so a flood of listeners is refused at
+// the door instead of each starting a station that then waits for an
+// encoder. The error is a *transcode.BusyError ("server is busy: 16
+// encoders running") when a cap is full or stations wait for an encoder.
+// A nil lease (nothing held) means no encoder is needed; Cancel the
+// lease when the listener leaves.
+func (s *Station) ReserveEncoder() (*transcode.Lease, error) {
+	if s.settings.Mode != config.ModeIndividual || !s.mayEncode() {
+		return nil, nil
+	}
+	return s.encoders.Reserve(encoderLeaseTTL)
+}
+
+// mayEncode reports whether a track of the station can need ffmpeg. It
+// walks the library once per scan that changed it.
+func (s *Station) mayEncode() bool {
+	dec := s.mount.Decoder
+	lib := s.mount.Library
+	switch {
+	case dec.Unavailable != nil || lib == nil:
+		return false
+	case dec.Always:
+		return true
+	}
+	s.encodeMu.Lock()
+	defer s.encodeMu.Unlock()
+	if v := lib.Version(); v != s.encodeAt || v == 0 {
+		s.encodeAt = v
+		s.encodes = slices.ContainsFunc(lib.Tracks(), func(t playlist.Track) bool { return dec.NeedsFFmpeg(t.Rel) })
+	}
+	return s.encodes
+}
 
 // WarnUnplayable says once, when ffmpeg is missing, how many files of all
 // stations will not play because they need it.

@@ -62,6 +62,10 @@ type Options struct {
 	// Logger receives debug records for process start/exit and a warning
 	// when the watchdog kills a hung encoder. Nil discards.
 	Logger *slog.Logger
+	// Limiter, if set, counts the process and caps how many run: a start
+	// over its cap fails with a *BusyError (errors.Is ErrBusy) and starts
+	// nothing. The encoder is given back once ffmpeg has been reaped.
+	Limiter *Limiter
 }
 
 func (o Options) withDefaults() Options {
@@ -267,6 +271,8 @@ type Stream struct {
 	state   *os.ProcessState
 	waitErr error
 
+	release func() // gives the encoder back to Options.Limiter
+
 	// Reader-owned (Read is not concurrent with itself).
 	n   int64
 	err error
@@ -296,6 +302,16 @@ func start(ctx context.Context, path string, args []string, stdin io.Reader, opt
 	if err != nil {
 		return nil, err
 	}
+	release, err := opt.Limiter.acquire()
+	if err != nil {
+		return nil, fmt.Errorf("transcode: not starting ffmpeg for %s: %w", path, err)
+	}
+	started := false
+	defer func() {
+		if !started {
+			release()
+		}
+	}()
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("transcode: %w", err)
@@ -337,7 +353,9 @@ func start(ctx context.Context, path string, args []string, stdin io.Reader, opt
 		stderr:     newTail(StderrLimit),
 		stderrDone: make(chan struct{}),
 		done:       make(chan struct{}),
+		release:    release,
 	}
+	started = true
 	s.stopCtx = context.AfterFunc(ctx, s.kill)
 	go s.collectStderr()
 	go s.wait()
@@ -373,6 +391,7 @@ func (s *Stream) wait() {
 	s.exited = true
 	s.mu.Unlock()
 	s.stopCtx()
+	s.release() // reaped: the process no longer counts
 	s.state, s.waitErr = s.cmd.ProcessState, err
 	_ = s.errR.SetReadDeadline(time.Now().Add(stderrGrace))
 	s.log.Debug("ffmpeg exited", "status", s.state.String())
