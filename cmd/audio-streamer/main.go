@@ -178,13 +178,19 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 // The returned channel closes when that listener has stopped (at ctx's end).
 func serveShoutcast(ctx context.Context, cfg *config.Config, stations []*station.Station, srv *server.Server, log *slog.Logger) <-chan struct{} {
 	done := make(chan struct{})
-	open := false
+	open, anyLive := false, false
 	for _, st := range stations {
-		if live, _ := st.LiveSource(); live != nil && st.Profile().Route == cfg.ShoutcastMount {
+		live, _ := st.LiveSource()
+		anyLive = anyLive || live != nil
+		if live != nil && st.Profile().Route == cfg.ShoutcastMount {
 			open = true
 		}
 	}
 	if !open || cfg.Port >= 65535 {
+		if anyLive && cfg.ShoutcastMount != "" {
+			log.Info("SHOUTcast v1 source port not opened: its station takes no live sources (set its source_password, or shoutcast_mount)",
+				"station", cfg.ShoutcastMount)
+		}
 		close(done)
 		return done
 	}
