@@ -40,9 +40,16 @@ var defaultExtensions = [...]string{".mp3", ".wav"}
 
 // Track is one playable file of a Library.
 type Track struct {
-	Rel     string    // path relative to the library folder, '/'-separated, bytes as on disk
+	// Rel is the path relative to the library folder, '/'-separated, bytes
+	// as on disk. In a playlist-file library it is relative to the playlist
+	// file's folder, or absolute ('/'-separated) for a file outside it, and
+	// the same file listed twice gives two tracks with the same Rel.
+	Rel     string
 	Size    int64     // bytes (of the target, for a symlink)
 	ModTime time.Time // lets Order notice that a file marked bad was replaced
+	// Title is the title a playlist file gives the entry (#EXTINF, TitleN);
+	// "" otherwise. Library.Title prefers it to the file's tags.
+	Title string
 }
 
 // Skip is a file (or folder) the scan left out, with the reason.
@@ -70,20 +77,49 @@ type LibraryOptions struct {
 // snapshot is an immutable track list; a Scan replaces it, never edits it, so
 // readers need no lock.
 type snapshot struct {
-	tracks  []Track // sorted by Rel (byte order)
+	// tracks are in play order: sorted by Rel (byte order) for a folder, in
+	// file order (duplicates kept) for a playlist file.
+	tracks []Track
+	// byRel is nil when tracks are sorted by Rel (a folder). For a playlist
+	// file it holds the indices of tracks sorted by Rel, then index.
+	byRel   []int32
 	version uint64
 }
 
+// find returns the index of the first track (in play order) with path rel.
 func (s *snapshot) find(rel string) (int, bool) {
-	return slices.BinarySearchFunc(s.tracks, rel, func(t Track, rel string) int {
-		return strings.Compare(t.Rel, rel)
-	})
+	return s.findFree(rel, nil)
 }
 
-// Library is the scanned track list of one folder. It is safe for concurrent
-// use; Scan calls are serialised.
+// findFree is find skipping tracks marked in taken (nil: none are): the
+// first free occurrence of a file a playlist lists more than once.
+func (s *snapshot) findFree(rel string, taken []bool) (int, bool) {
+	if s.byRel == nil {
+		i, ok := slices.BinarySearchFunc(s.tracks, rel, func(t Track, rel string) int {
+			return strings.Compare(t.Rel, rel)
+		})
+		if !ok || (taken != nil && taken[i]) {
+			return 0, false
+		}
+		return i, true
+	}
+	k, _ := slices.BinarySearchFunc(s.byRel, rel, func(i int32, rel string) int {
+		return strings.Compare(s.tracks[i].Rel, rel)
+	})
+	for ; k < len(s.byRel) && s.tracks[s.byRel[k]].Rel == rel; k++ {
+		if i := int(s.byRel[k]); taken == nil || !taken[i] {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// Library is the scanned track list of one folder, or of one playlist file
+// (see NewLibrary and playlistlib.go). It is safe for concurrent use; Scan
+// calls are serialised.
 type Library struct {
 	dir  string
+	list bool // dir is a playlist file (.m3u, .m3u8, .pls), not a folder
 	exts []string
 	log  *slog.Logger
 
@@ -93,7 +129,10 @@ type Library struct {
 	logged map[string]string // skips already logged (path → reason); guarded by scanMu
 }
 
-// NewLibrary returns an empty Library for dir; call Scan to fill it.
+// NewLibrary returns an empty Library for dir; call Scan to fill it. A dir
+// whose name has a playlist file extension (IsPlaylistFile: .m3u, .m3u8,
+// .pls) is read as a playlist file instead of walked as a folder; see
+// scanPlaylist for how it differs.
 func NewLibrary(dir string, opt LibraryOptions) *Library {
 	exts := append([]string(nil), defaultExtensions[:]...)
 	for _, e := range opt.Extensions {
@@ -112,13 +151,16 @@ func NewLibrary(dir string, opt LibraryOptions) *Library {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	l := &Library{dir: dir, exts: exts, log: log, logged: map[string]string{}}
+	l := &Library{dir: dir, list: IsPlaylistFile(dir), exts: exts, log: log, logged: map[string]string{}}
 	l.snap.Store(&snapshot{})
 	return l
 }
 
-// Dir returns the folder as configured.
+// Dir returns the folder (or playlist file) as configured.
 func (l *Library) Dir() string { return l.dir }
+
+// IsPlaylist reports whether the library is a playlist file, not a folder.
+func (l *Library) IsPlaylist() bool { return l.list }
 
 // Extensions are the file extensions the library plays (lower case, with
 // the dot): .mp3, .wav and the ones LibraryOptions added.
@@ -126,7 +168,12 @@ func (l *Library) Extensions() []string { return slices.Clone(l.exts) }
 
 // Abs returns the file path of t. It returns "" for a Rel that is not a
 // local path (absolute or with ".."), so a forged Track cannot point outside.
+// In a playlist-file library it returns "" for a Rel the playlist does not
+// list (as of the last scan).
 func (l *Library) Abs(t Track) string {
+	if l.list {
+		return l.listAbs(t.Rel)
+	}
 	rel := filepath.FromSlash(t.Rel)
 	if !filepath.IsLocal(rel) {
 		return ""
@@ -142,7 +189,13 @@ var ErrOutsideFolder = errors.New(ReasonOutside)
 // the folder now: Scan checked symlinks when it listed the file, but a link
 // can be swapped to point elsewhere between scans. Open the returned path,
 // not Abs(t), so a swap after this check cannot lead outside either.
+//
+// In a playlist-file library there is no folder to stay inside: see
+// listResolve.
 func (l *Library) Resolve(t Track) (string, error) {
+	if l.list {
+		return l.listResolve(t)
+	}
 	p := l.Abs(t)
 	if p == "" {
 		return "", fmt.Errorf("playlist: %s: %w", t.Rel, ErrOutsideFolder)
@@ -161,7 +214,8 @@ func (l *Library) Resolve(t Track) (string, error) {
 	return target, nil
 }
 
-// Tracks returns a copy of the track list, sorted by Rel.
+// Tracks returns a copy of the track list in play order: sorted by Rel for a
+// folder, in file order (duplicates kept) for a playlist file.
 func (l *Library) Tracks() []Track { return slices.Clone(l.snap.Load().tracks) }
 
 // Len returns the number of tracks.
@@ -189,9 +243,15 @@ func (l *Library) Contains(rel string) bool {
 // loops or dangles is skipped. Symlinked folders are never followed. Scan
 // does not open audio files (except to test readability of a file whose
 // permission bits are not world-readable) and never reads tags.
+//
+// A playlist-file library re-reads the file instead (scanPlaylist in
+// playlistlib.go says how it differs).
 func (l *Library) Scan() (ScanResult, error) {
 	l.scanMu.Lock()
 	defer l.scanMu.Unlock()
+	if l.list {
+		return l.scanPlaylist()
+	}
 
 	root, err := l.resolveRoot()
 	if err != nil {
@@ -245,10 +305,13 @@ func (l *Library) resolveRoot() (string, error) {
 	return root, nil
 }
 
-// finish sorts, publishes (bumping the version only on a real change) and
-// logs skips that were not logged by the previous scan.
+// finish sorts (a folder's tracks; a playlist file's keep their order and
+// get an index by Rel), publishes (bumping the version only on a real
+// change) and logs skips that were not logged by the previous scan.
 func (l *Library) finish(tracks []Track, skipped []Skip) ScanResult {
-	slices.SortFunc(tracks, func(a, b Track) int { return strings.Compare(a.Rel, b.Rel) })
+	if !l.list {
+		slices.SortFunc(tracks, func(a, b Track) int { return strings.Compare(a.Rel, b.Rel) })
+	}
 	// Exact-size copy: append's spare capacity would be wasted for the
 	// lifetime of the snapshot.
 	tracks = slices.Clip(slices.Clone(tracks))
@@ -258,6 +321,9 @@ func (l *Library) finish(tracks []Track, skipped []Skip) ScanResult {
 	cur := old
 	if changed {
 		cur = &snapshot{tracks: tracks, version: old.version + 1}
+		if l.list {
+			cur.byRel = indexByRel(tracks)
+		}
 		l.snap.Store(cur)
 	}
 
@@ -280,7 +346,7 @@ func sameTracks(a, b []Track) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].Rel != b[i].Rel || a[i].Size != b[i].Size || !a[i].ModTime.Equal(b[i].ModTime) {
+		if a[i].Rel != b[i].Rel || a[i].Size != b[i].Size || !a[i].ModTime.Equal(b[i].ModTime) || a[i].Title != b[i].Title {
 			return false
 		}
 	}

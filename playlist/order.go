@@ -9,8 +9,10 @@ import (
 
 // Order is the play order of one consumer (a station, or one listener in
 // individual mode) over a Library. Every track plays once per cycle; the
-// cycle is shuffled or in name order. Changes of the Library are merged into
-// the running cycle at the next call instead of restarting it.
+// cycle is shuffled or in library order (name order for a folder, file order
+// for a playlist file, where a file listed twice plays twice a cycle).
+// Changes of the Library are merged into the running cycle at the next call
+// instead of restarting it.
 //
 // Order is safe for concurrent use (the station's player and preloader may
 // share it), but the *rand.Rand given to NewOrder must not be used elsewhere.
@@ -96,15 +98,16 @@ func sameFile(a, b Track) bool { return a.Size == b.Size && a.ModTime.Equal(b.Mo
 
 // adopt rebuilds the cycle from rel paths (played ones first, pos of them)
 // against o.snap: unknown paths are dropped, tracks not listed join the
-// part still to come.
+// part still to come. A path a playlist file lists n times matches up to n
+// entries of rels, in play order.
 func (o *Order) adopt(rels []string, pos int) {
 	n := len(o.snap.tracks)
 	listed := make([]bool, n)
 	cycle := make([]int32, 0, n)
 	newPos := 0
 	for k, rel := range rels {
-		i, ok := o.snap.find(rel)
-		if !ok || listed[i] {
+		i, ok := o.snap.findFree(rel, listed)
+		if !ok {
 			continue
 		}
 		listed[i] = true
@@ -130,7 +133,7 @@ func (o *Order) adopt(rels []string, pos int) {
 
 // mergePending inserts added into the tracks still to come: at uniformly
 // random positions when shuffling (keeping the existing ones in order, so a
-// preloaded next track usually stays next), else in name order.
+// preloaded next track usually stays next), else in library order.
 func (o *Order) mergePending(pending, added []int32) []int32 {
 	if len(added) == 0 {
 		return pending
@@ -151,8 +154,8 @@ func (o *Order) mergePending(pending, added []int32) []int32 {
 		out = append(out, p...)
 		return append(out, a...)
 	}
-	// Indices follow name order, so a merge by index is a merge by name
-	// (added is ascending; pending normally is too).
+	// Indices follow library order, so a merge by index is a merge in that
+	// order (added is ascending; pending normally is too).
 	p, a := pending, added
 	for len(p) > 0 && len(a) > 0 {
 		if a[0] < p[0] {
@@ -197,8 +200,10 @@ func (o *Order) newCycle() bool {
 	if o.shuffle {
 		o.rng.Shuffle(n, func(i, j int) { o.cycle[i], o.cycle[j] = o.cycle[j], o.cycle[i] })
 	}
-	if n >= 2 && o.snap.tracks[o.cycle[0]].Rel == o.last {
-		// Never the same track twice in a row across the cycle boundary.
+	// Never the same track twice in a row across the cycle boundary, except
+	// in a playlist file played in order: its author chose the order (a
+	// file listed last and first plays twice in a row, as written).
+	if n >= 2 && o.snap.tracks[o.cycle[0]].Rel == o.last && (o.shuffle || !o.lib.list) {
 		if o.shuffle {
 			j := 1 + o.rng.IntN(n-1)
 			o.cycle[0], o.cycle[j] = o.cycle[j], o.cycle[0]
@@ -269,7 +274,11 @@ func (o *Order) restoreLocked(s State) {
 	pos := min(max(s.Pos, 0), len(s.Order))
 	if s.Current != "" {
 		if _, ok := o.snap.find(s.Current); ok {
-			if k := slices.Index(s.Order, s.Current); k >= 0 {
+			k := slices.Index(s.Order, s.Current)
+			if s.Pos > 0 && s.Pos <= len(s.Order) && s.Order[s.Pos-1] == s.Current {
+				k = s.Pos - 1 // of a file listed twice, the one just started
+			}
+			if k >= 0 {
 				pos = k
 				// A Snapshot taken before Next must still name it.
 				o.last = s.Current

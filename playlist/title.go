@@ -520,3 +520,17 @@ func isBreak(r rune) bool {
 	return r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029 ||
 		(unicode.IsControl(r) && r != '\t')
 }
+
+// PlaylistTitle makes a Title of a title a playlist file gives an entry
+// (#EXTINF, TitleN). By the players' convention it reads "Artist - Title";
+// without " - " it is the title alone. Display is the text as given.
+func PlaylistTitle(s string) Title {
+	s = clean(s)
+	if s == "" {
+		return Title{}
+	}
+	if a, t, ok := strings.Cut(s, " - "); ok && strings.TrimSpace(a) != "" && strings.TrimSpace(t) != "" {
+		return Title{Artist: strings.TrimSpace(a), Title: strings.TrimSpace(t), Display: s}
+	}
+	return Title{Title: s, Display: s}
+}
