@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/auth"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
@@ -110,7 +111,7 @@ func (s *Server) stream(stop context.Context, c net.Conn, r io.Reader, m *Mount,
 		"user_agent", info.UserAgent, "name", info.Name, "content_type", info.ContentType)
 	in := io.Reader(&stallReader{c: c, r: r, timeout: stallTimeout(m)})
 	if metaint > 0 {
-		in = &icyStripper{r: in, metaint: metaint, until: metaint, onTitle: sess.SetTitle}
+		in = icy.NewDemuxer(in, metaint, sess.SetTitle) // listeners get the title in their own metadata
 	}
 	err = sess.Stream(stop, in)
 	sess.Close()

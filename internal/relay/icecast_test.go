@@ -160,7 +160,7 @@ func (rc *receiver) listen(t *testing.T) *listener {
 			break
 		}
 	}
-	body := relay.NewDemux(br, listenerMetaint, func(title string) {
+	body := icy.NewDemuxer(br, listenerMetaint, func(title string) {
 		l.mu.Lock()
 		l.titles = append(l.titles, title)
 		l.mu.Unlock()

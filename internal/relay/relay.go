@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -246,7 +247,7 @@ func (r *Relay) stream(ctx context.Context, client *http.Client) error {
 	}
 	var body io.Reader = &counter{r: up.body, n: &r.bytesIn}
 	if up.metaint > 0 {
-		body = newDemux(body, up.metaint, sess.SetTitle)
+		body = icy.NewDemuxer(body, up.metaint, sess.SetTitle)
 	}
 	r.connected()
 	r.logger().Info("relay connected", "name", up.info.Name, "via", up.info.RemoteAddr, "metaint", up.metaint)

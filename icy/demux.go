@@ -1,31 +1,31 @@
-package relay
+package icy
 
-import (
-	"io"
+import "io"
 
-	"github.com/aposazhennikov/stream-audio-to-web/icy"
-)
-
-// demux strips ICY metadata blocks out of an upstream body: Read returns
-// audio only, and each new StreamTitle goes to onTitle before the audio
-// that follows its block, so the title changes where the upstream put it.
-// Blocks may be split across any number of reads of the body.
-type demux struct {
+// Demuxer strips the ICY metadata blocks out of a stream that interleaves
+// them every metaint bytes (an upstream's body, a source client that sent
+// icy-metaint): Read returns audio only, and each new StreamTitle goes to
+// onTitle before the audio that follows its block, so the title changes
+// where the sender put it. Blocks may be split across any number of reads.
+// It is the one ICY demultiplexer: relays and live sources both use it.
+type Demuxer struct {
 	r       io.Reader
 	metaint int // audio bytes between blocks, > 0
 	until   int // audio bytes before the next block
 	onTitle func(string)
 	last    string // last title passed on; repeats are not
-	block   [icy.MaxBlockLen]byte
+	block   [MaxBlockLen]byte
 }
 
-func newDemux(r io.Reader, metaint int, onTitle func(string)) *demux {
-	return &demux{r: r, metaint: metaint, until: metaint, onTitle: onTitle}
+// NewDemuxer reads r, whose first metadata block follows its first metaint
+// (> 0) bytes of audio; onTitle may be nil.
+func NewDemuxer(r io.Reader, metaint int, onTitle func(string)) *Demuxer {
+	return &Demuxer{r: r, metaint: metaint, until: metaint, onTitle: onTitle}
 }
 
 // Read implements io.Reader. The body ending on a block boundary is a clean
 // io.EOF; ending inside a block is io.ErrUnexpectedEOF.
-func (d *demux) Read(p []byte) (int, error) {
+func (d *Demuxer) Read(p []byte) (int, error) {
 	if d.until == 0 {
 		if err := d.readBlock(); err != nil {
 			return 0, err
@@ -40,7 +40,7 @@ func (d *demux) Read(p []byte) (int, error) {
 }
 
 // readBlock reads one metadata block (length byte, then 16 bytes a row).
-func (d *demux) readBlock() error {
+func (d *Demuxer) readBlock() error {
 	if _, err := io.ReadFull(d.r, d.block[:1]); err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (d *demux) readBlock() error {
 	d.until = d.metaint
 	// Empty blocks say "unchanged"; a block without a StreamTitle
 	// (StreamUrl only) or with an empty one changes nothing either.
-	title, _, err := icy.ParseMetaBlock(d.block[:n])
+	title, _, err := ParseMetaBlock(d.block[:n])
 	if err != nil || title == "" || title == d.last {
 		return nil
 	}

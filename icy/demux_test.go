@@ -1,4 +1,4 @@
-package relay
+package icy
 
 import (
 	"bytes"
@@ -6,8 +6,6 @@ import (
 	"io"
 	"slices"
 	"testing"
-
-	"github.com/aposazhennikov/stream-audio-to-web/icy"
 )
 
 // chunky returns at most sizes[i]+1 bytes on its i-th read (cycling), so
@@ -34,7 +32,7 @@ func (c *chunky) Read(p []byte) (int, error) {
 
 // demuxAll reads everything through a demux, bufSize bytes a call.
 func demuxAll(data []byte, metaint int, cuts []byte, bufSize int) (audio []byte, titles []string, err error) {
-	d := newDemux(&chunky{data: data, sizes: cuts}, metaint, func(t string) { titles = append(titles, t) })
+	d := NewDemuxer(&chunky{data: data, sizes: cuts}, metaint, func(t string) { titles = append(titles, t) })
 	buf := make([]byte, bufSize)
 	for {
 		n, err := d.Read(buf)
@@ -63,7 +61,7 @@ func splitAll(data []byte, metaint int) (audio []byte, titles []string, truncate
 		if len(data) < l {
 			return audio, titles, true
 		}
-		if t, _, err := icy.ParseMetaBlock(data[:l]); err == nil && t != "" && t != last {
+		if t, _, err := ParseMetaBlock(data[:l]); err == nil && t != "" && t != last {
 			titles = append(titles, t)
 			last = t
 		}
@@ -75,12 +73,12 @@ func TestDemuxAcrossReadBoundaries(t *testing.T) {
 	const metaint = 7
 	audio := bytes.Repeat([]byte("0123456789abcdef"), 5) // 80 bytes: 11 full intervals and 3 bytes
 	blocks := [][]byte{
-		icy.MetaBlock("Первый — one", icy.UTF8),
-		icy.Unchanged(),
-		icy.MetaBlock("Первый — one", icy.UTF8), // repeated: not passed on again
+		MetaBlock("Первый — one", UTF8),
+		Unchanged(),
+		MetaBlock("Первый — one", UTF8), // repeated: not passed on again
 		[]byte("\x02StreamUrl='http://x';\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
-		icy.MetaBlock("it's two", icy.UTF8),
-		icy.MetaBlock("", icy.UTF8), // empty: changes nothing
+		MetaBlock("it's two", UTF8),
+		MetaBlock("", UTF8), // empty: changes nothing
 	}
 	var body []byte
 	for i := 0; i < len(audio); i += metaint {
@@ -107,7 +105,7 @@ func TestDemuxAcrossReadBoundaries(t *testing.T) {
 }
 
 func TestDemuxTruncatedBlock(t *testing.T) {
-	body := append([]byte("abcd"), icy.MetaBlock("cut short", icy.UTF8)[:10]...)
+	body := append([]byte("abcd"), MetaBlock("cut short", UTF8)[:10]...)
 	audio, titles, err := demuxAll(body, 4, nil, 64)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("err %v, want io.ErrUnexpectedEOF", err)
@@ -118,7 +116,7 @@ func TestDemuxTruncatedBlock(t *testing.T) {
 }
 
 func FuzzDemux(f *testing.F) {
-	seed := append([]byte("abcdefgh"), icy.MetaBlock("Artist - Title", icy.UTF8)...)
+	seed := append([]byte("abcdefgh"), MetaBlock("Artist - Title", UTF8)...)
 	seed = append(seed, "ijklmnop\x00qrstuvwx"...)
 	f.Add(seed, uint16(8), []byte{0, 3, 17}, uint16(5))
 	f.Add([]byte("\x01StreamTitle='';\x00"), uint16(0), []byte{}, uint16(1))
