@@ -11,15 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"os/user"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -273,75 +269,15 @@ type icecast struct {
 	password string // source and admin
 }
 
-// startIcecast runs icecast2 until the test ends. It refuses to run as
-// root, so as root it runs as nobody, in a folder nobody may write (hence
-// not t.TempDir, whose parent only root may enter).
+// startIcecast runs a stock icecast2 until the test ends.
 func startIcecast(t *testing.T) *icecast {
 	t.Helper()
-	bin := testmedia.RequireTool(t, "icecast2")
-	dir, err := os.MkdirTemp("", "relay-icecast-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	port := testmedia.FreePort(t)
-	ic := &icecast{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), password: "pw-" + strconv.Itoa(port)}
-	conf := filepath.Join(dir, "icecast.xml")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, icecastXML, ic.password, port, dir), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-c", conf)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if os.Geteuid() == 0 {
-		uid, gid := nobodyIDs(t)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting icecast2: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }() // killed at cleanup: the status says nothing
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("icecast output:\n%s\nerror.log:\n%s", out.Bytes(), log)
-		}
-	})
-	testmedia.PollUntil(t, 15*time.Second, "icecast to listen on "+ic.addr, func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("icecast2 exited: %s", out.Bytes())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", ic.addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
+	ic := &icecast{}
+	ic.addr, _ = testmedia.StartIcecast(t, func(dir string, port int) string {
+		ic.password = "pw-" + strconv.Itoa(port)
+		return fmt.Sprintf(icecastXML, ic.password, port, dir)
 	})
 	return ic
-}
-
-func nobodyIDs(t *testing.T) (uint32, uint32) {
-	t.Helper()
-	u, err := user.Lookup("nobody")
-	if err != nil {
-		t.Fatalf("running icecast2 as root needs a user to drop to: %v", err)
-	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	if g, err := user.LookupGroup("nogroup"); err == nil {
-		gid, _ = strconv.ParseUint(g.Gid, 10, 32)
-	}
-	return uint32(uid), uint32(gid)
 }
 
 // feed runs ffmpeg pushing a sine tone to mount in real time; stop ends it.

@@ -8,11 +8,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -202,64 +200,16 @@ const icecastRelay = `  <relay>
 `
 
 // startIcecastRelay runs icecast2 relaying our routes to local mounts and
-// returns its address; it is killed when the test ends. Icecast refuses to
-// run as root, so as root it runs as nobody, in a folder nobody can write.
+// returns its address; it is killed when the test ends.
 func startIcecastRelay(t *testing.T, h *harness, relays map[string]string) string {
 	t.Helper()
-	icecast := testmedia.RequireTool(t, "icecast2")
-	dir, err := os.MkdirTemp("", "icecast-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
 	_, ourPort, _ := net.SplitHostPort(h.addr)
-	port := testmedia.FreePort(t)
-	conf := filepath.Join(dir, "icecast.xml")
-	var blocks strings.Builder
-	for route, local := range relays {
-		fmt.Fprintf(&blocks, icecastRelay, ourPort, route, local)
-	}
-	xml := fmt.Sprintf(icecastRelayXML, "test-"+strconv.Itoa(port), port, blocks.String(), dir)
-	if err := os.WriteFile(conf, []byte(xml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, icecast, "-c", conf)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if os.Geteuid() == 0 {
-		uid, gid := nobodyIDs(t)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting icecast2: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }() // killed at cleanup: the status says nothing
-	t.Cleanup(func() {
-		cancel() // kills the process by its PID
-		<-exited
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("icecast output:\n%s\nerror.log:\n%s", out.Bytes(), log)
+	addr, _ := testmedia.StartIcecast(t, func(dir string, port int) string {
+		var blocks strings.Builder
+		for route, local := range relays {
+			fmt.Fprintf(&blocks, icecastRelay, ourPort, route, local)
 		}
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	testmedia.PollUntil(t, 15*time.Second, "icecast to listen on "+addr, func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("icecast2 exited: %s", out.Bytes())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
+		return fmt.Sprintf(icecastRelayXML, "test-"+strconv.Itoa(port), port, blocks.String(), dir)
 	})
 	return addr
 }
@@ -282,19 +232,4 @@ func waitForRelay(t *testing.T, addr, mount string) *rawResp {
 	})
 	t.Cleanup(func() { r.conn.Close() })
 	return r
-}
-
-// nobodyIDs returns the ids of the unprivileged user to run daemons as.
-func nobodyIDs(t *testing.T) (uint32, uint32) {
-	t.Helper()
-	u, err := user.Lookup("nobody")
-	if err != nil {
-		t.Fatalf("running icecast2 as root needs a user to drop to: %v", err)
-	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	if g, err := user.LookupGroup("nogroup"); err == nil {
-		gid, _ = strconv.ParseUint(g.Gid, 10, 32)
-	}
-	return uint32(uid), uint32(gid)
 }
