@@ -499,7 +499,14 @@ func (f *FolderSource) open(ctx context.Context, path, rel string, offset int64)
 	if f.hooks.titles != nil {
 		readTitle = f.hooks.titles
 	}
-	title := readTitle(path)
+	var title playlist.Title
+	listed := false
+	if f.Library != nil {
+		title, listed = f.Library.ListedTitle(rel) // a playlist file's own title wins
+	}
+	if !listed {
+		title = readTitle(path)
+	}
 	info := &TrackInfo{
 		Rel: rel, Path: path, Artist: title.Artist, Title: title.Title, Display: title.Display,
 		Meta:    icy.MetaBlock(title.Display, f.Charset),

@@ -231,6 +231,18 @@ func (l *Library) Contains(rel string) bool {
 	return ok
 }
 
+// ListedTitle is the title a playlist file gives rel (#EXTINF, TitleN; its
+// first listing when it is listed twice); false when it gives none, as
+// for every file of a folder.
+func (l *Library) ListedTitle(rel string) (Title, bool) {
+	s := l.snap.Load()
+	i, ok := s.find(rel)
+	if !ok || s.tracks[i].Title == "" {
+		return Title{}, false
+	}
+	return PlaylistTitle(s.tracks[i].Title), true
+}
+
 // Scan walks the folder now and replaces the track list. A missing folder or
 // one without playable files yields an empty Library and ErrDirNotExist or
 // ErrNoPlayableFiles (wrapped); the station keeps running and rescans later.

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/endpoint"
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // slot is a station being assembled, with the [[station]] keys the file
@@ -167,7 +168,7 @@ func (l *loader) buildStations(f *document, flags map[string]string) error {
 			l.warnf("directory %s for route %s does not exist; the station will wait for files", st.Dir, st.Route)
 		case err != nil:
 			l.warnf("directory %s for route %s cannot be read (%v); the station will wait for files", st.Dir, st.Route, err)
-		case !fi.IsDir():
+		case !fi.IsDir() && !playlist.IsPlaylistFile(st.Dir): // a playlist file plays as a folder does
 			l.warnf("%s for route %s is not a directory; the station will wait for files", st.Dir, st.Route)
 		}
 	}
