@@ -21,6 +21,12 @@ type TrackInfo struct {
 	Channels   int
 	// Started is when the track's first frame was due (live edge time).
 	Started time.Time
+	// Kind says why a folder track plays: "" (the folder's or a show's
+	// order), KindJingle or KindRequest (see Pick).
+	Kind string
+	// Show names the schedule slot the track was picked for; "" outside
+	// any.
+	Show string
 }
 
 // Block is a run of whole frames of one track, published at once. Once in

@@ -126,7 +126,44 @@ type Station struct {
 	LiveTranscode  string        `toml:"live_transcode"` // "auto", "never" or "always"
 	AfterLive      string        `toml:"after_live"`     // "next" or "resume"
 	RecordDir      string        `toml:"record_dir"`     // "" records nothing
+
+	// Programming. Schedule lists the station's shows ([[station.schedule]]);
+	// outside them the station plays Dir. Jingles is a folder or playlist
+	// file of station IDs played between tracks: after every JingleEvery
+	// tracks, or at the first track end once JingleInterval has passed
+	// since the last one (0 = not by that rule), titled JingleTitle
+	// (default: the station's name).
+	Schedule       []ScheduleSlot `toml:"schedule"`
+	Jingles        string         `toml:"jingles"`
+	JingleEvery    int            `toml:"jingle_every"`
+	JingleInterval time.Duration  `toml:"jingle_interval"`
+	JingleTitle    string         `toml:"jingle_title"`
+	// Loudness is the integrated loudness, in LUFS, every track is levelled
+	// to; 0 = off (tracks play as they are). TrimSilence skips leading and
+	// trailing audio quieter than SilenceThreshold (dBFS).
+	Loudness         float64 `toml:"loudness"`
+	TrimSilence      bool    `toml:"trim_silence"`
+	SilenceThreshold float64 `toml:"silence_threshold"`
 }
+
+// ScheduleSlot is one [[station.schedule]] block: on Days from Start to
+// End (wall clock of Zone, an IANA name), the station plays Plays: a
+// folder, a playlist file, or "live" (a DJ's show; while no DJ is
+// connected, Fallback plays, by default the station's dir). Cut switches
+// at the boundary on a frame instead of at the next track end.
+type ScheduleSlot struct {
+	Name     string `toml:"name"`
+	Days     string `toml:"days"`
+	Start    string `toml:"start"`
+	End      string `toml:"end"`
+	Zone     string `toml:"zone"`
+	Plays    string `toml:"plays"`
+	Fallback string `toml:"fallback"`
+	Cut      bool   `toml:"cut"`
+}
+
+// PlaysLive is ScheduleSlot.Plays for a live show.
+const PlaysLive = "live"
 
 // HasFolder reports whether the station plays a folder when nothing is live.
 func (s *Station) HasFolder() bool { return s.Dir != "" }
