@@ -43,6 +43,13 @@ func (d Decoder) NeedsFFmpeg(path string) bool {
 // beginning). Closing the Closer releases the file or stops and reaps the
 // encoder; cancelling ctx stops the encoder too.
 func (d Decoder) Open(ctx context.Context, path string, offset int64) (*FrameReader, io.Closer, error) {
+	return d.OpenLevelled(ctx, path, offset, Level{})
+}
+
+// OpenLevelled is Open for a file played at a level: a file that goes
+// through ffmpeg gets level's exact gain and trim from the encoder; an MP3
+// read as frames is opened as it is (the caller adjusts its frames).
+func (d Decoder) OpenLevelled(ctx context.Context, path string, offset int64, level Level) (*FrameReader, io.Closer, error) {
 	if !d.NeedsFFmpeg(path) {
 		return OpenMP3At(path, offset)
 	}
@@ -55,7 +62,9 @@ func (d Decoder) Open(ctx context.Context, path string, offset int64) (*FrameRea
 		return nil, nil, err
 	}
 	f.Close()
-	st, err := transcode.Start(ctx, path, d.Transcode)
+	opt := d.Transcode
+	opt.GainDB, opt.From, opt.To = level.GainDB, level.Start, level.End
+	st, err := transcode.Start(ctx, path, opt)
 	if err != nil {
 		return nil, nil, err
 	}

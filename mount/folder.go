@@ -47,6 +47,13 @@ type FolderSource struct {
 	// interrupted play on from the frame after the interruption when the
 	// folder is back on; false plays the next track instead.
 	ResumeInterrupted bool
+	// Programme chooses the files (a schedule, jingles, requests); nil
+	// plays Library in Order. Its picks may come from other libraries.
+	Programme Programme
+	// Level, if set, says how a file (by absolute path) is levelled and
+	// trimmed as it plays; it is asked when the file opens and must not
+	// block (a lookup, not a measurement).
+	Level func(path string) Level
 
 	// resume starts the first track, if it is resume.Rel, at resume.Offset.
 	resume resumePoint
@@ -97,30 +104,32 @@ type folderHooks struct {
 	busy func(path string)
 }
 
-// trackList is what a FolderSource needs of a play order.
+// trackList is what a FolderSource needs of a programme.
 type trackList interface {
-	// Next returns the next file (absolute path and path relative to the
-	// folder); ok is false when nothing is playable.
-	Next() (path, rel string, ok bool)
-	// Bad marks the file Next returned last as unplayable; false means it
-	// was known to be (another source found it first), so it is not
-	// reported again.
-	Bad(rel string) (news bool)
+	// Next returns the next file: its absolute path and the pick; ok is
+	// false when nothing is playable.
+	Next() (path string, p Pick, ok bool)
+	// Bad marks p, which Next returned, as unplayable; false means it was
+	// known to be (another source found it first), so it is not reported
+	// again.
+	Bad(p Pick) (news bool)
+	// Unplayed gives back picks opened but dropped unplayed (Flush).
+	Unplayed(picks []Pick)
 }
 
 func (f *FolderSource) init() {
 	f.once.Do(func() {
 		f.list = f.hooks.tracks
 		if f.list == nil {
-			order := f.Order
-			if order == nil {
-				order = playlist.NewOrder(f.Library, false, nil)
+			prog := f.Programme
+			if prog == nil {
+				prog = f.defaultProgramme()
 			}
 			bad := f.bad
 			if bad == nil {
 				bad = &badFiles{}
 			}
-			f.list = &orderTracks{lib: f.Library, order: order, bad: bad}
+			f.list = &pickTracks{lib: f.Library, prog: prog, bad: bad}
 		}
 		f.demand = make(chan struct{}, 1)
 		f.poke = make(chan struct{}, 1)
@@ -163,9 +172,48 @@ func (f *FolderSource) dropRemoved() {
 	}
 }
 
-// removed reports whether the library no longer lists t's file.
+// removed reports whether t's library no longer lists its file.
 func (f *FolderSource) removed(t *Track) bool {
-	return f.Library != nil && !f.Library.Contains(t.Info.Rel)
+	lib := t.pick.Library
+	if lib == nil {
+		lib = f.Library
+	}
+	return lib != nil && !lib.Contains(t.Info.Rel)
+}
+
+// Flush closes the tracks opened ahead and gives their picks back to the
+// programme (Programme.Unplayed), which is asked again: a programme that
+// changed its mind (a show began, a request was queued) is heard from the
+// next track on. The playing track is not affected.
+func (f *FolderSource) Flush() {
+	f.init()
+	f.mu.Lock()
+	dropped := f.ready
+	f.ready = nil
+	f.mu.Unlock()
+	picks := make([]Pick, 0, len(dropped))
+	for _, t := range dropped {
+		if !t.resumed {
+			picks = append(picks, t.pick)
+		}
+		closeTrack(t)
+	}
+	if len(picks) > 0 {
+		f.list.Unplayed(picks)
+	}
+	f.wakeRun()
+}
+
+// Upcoming describes the tracks opened ahead, in the order they will play
+// (while the programme does not change its mind).
+func (f *FolderSource) Upcoming() []*TrackInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*TrackInfo, len(f.ready))
+	for i, t := range f.ready {
+		out[i] = t.Info
+	}
+	return out
 }
 
 func (f *FolderSource) wakeRun() {
@@ -240,7 +288,7 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 			}
 			continue
 		}
-		path, rel, ok := f.list.Next()
+		path, pick, ok := f.list.Next()
 		if !ok {
 			if f.dry != nil {
 				f.dry()
@@ -254,7 +302,7 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 			}
 			continue
 		}
-		t, err := f.openWhenFree(ctx, path, rel, f.resumeOffset(rel))
+		t, err := f.openWhenFree(ctx, path, pick, f.resumeOffset(pick))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -268,7 +316,7 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 				feed.Skip(path, err)
 				continue
 			}
-			if f.list.Bad(rel) {
+			if f.list.Bad(pick) {
 				feed.Skip(path, err)
 			}
 			continue
@@ -284,8 +332,8 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 // for a free encoder (transcode.Limiter.Await, ahead of new listeners) and
 // opens the same file again, so a station never skips or marks a file bad
 // for it. It returns the open's error otherwise, or ctx's.
-func (f *FolderSource) openWhenFree(ctx context.Context, path, rel string, offset int64) (*Track, error) {
-	t, err := f.openBounded(ctx, path, rel, offset)
+func (f *FolderSource) openWhenFree(ctx context.Context, path string, pick Pick, offset int64) (*Track, error) {
+	t, err := f.openBounded(ctx, path, pick, offset)
 	lim := f.Decoder.Transcode.Limiter // only a limiter refuses a start
 	for err != nil && errors.Is(err, transcode.ErrBusy) && lim != nil && ctx.Err() == nil {
 		if f.hooks.busy != nil {
@@ -295,7 +343,7 @@ func (f *FolderSource) openWhenFree(ctx context.Context, path, rel string, offse
 		if werr != nil {
 			return nil, werr
 		}
-		t, err = f.openBounded(ctx, path, rel, offset)
+		t, err = f.openBounded(ctx, path, pick, offset)
 		lease.Cancel() // used by the open's encoder, unless it needed none
 	}
 	return t, err
@@ -317,7 +365,7 @@ func (f *FolderSource) Interrupted(t *Track) bool {
 	if f.stopped {
 		return false
 	}
-	f.ready = slices.Insert(f.ready, 0, &Track{Info: &info, Frames: t.Frames, Closer: t.Closer})
+	f.ready = slices.Insert(f.ready, 0, &Track{Info: &info, Frames: t.Frames, Closer: t.Closer, pick: t.pick, resumed: true})
 	return true
 }
 
@@ -334,12 +382,13 @@ func (f *FolderSource) drain() {
 	}
 }
 
-// resumeOffset is where in rel the first track starts: the saved position
-// if rel is the saved track, else 0. Only the first track resumes.
-func (f *FolderSource) resumeOffset(rel string) int64 {
+// resumeOffset is where in p's file the first track starts: the saved
+// position if p is the saved track of the folder, else 0. Only the first
+// track resumes.
+func (f *FolderSource) resumeOffset(p Pick) int64 {
 	var offset int64
 	if f.resume.Rel != "" {
-		if rel == f.resume.Rel {
+		if p.Rel == f.resume.Rel && (p.Library == nil || p.Library == f.Library) {
 			offset = f.resume.Offset
 		}
 		f.resume = resumePoint{}
@@ -353,7 +402,7 @@ func (f *FolderSource) resumeOffset(rel string) int64 {
 // interrupted inside the kernel; it ends when the call returns and then
 // releases what it opened. Its context ends with the track (or at once
 // when abandoned, stopping an encoder).
-func (f *FolderSource) openBounded(ctx context.Context, path, rel string, offset int64) (*Track, error) {
+func (f *FolderSource) openBounded(ctx context.Context, path string, pick Pick, offset int64) (*Track, error) {
 	timeout := f.OpenTimeout
 	if timeout <= 0 {
 		timeout = defaultOpenTimeout
@@ -383,7 +432,7 @@ func (f *FolderSource) openBounded(ctx context.Context, path, rel string, offset
 			}
 			done <- r
 		}()
-		r.t, r.err = f.open(openCtx, path, rel, offset)
+		r.t, r.err = f.open(openCtx, path, pick, offset)
 	}()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -460,23 +509,26 @@ func (c cancelOnClose) Close() error {
 
 // open opens a file, reads its first frame (a file without one is
 // broken) and its title.
-func (f *FolderSource) open(ctx context.Context, path, rel string, offset int64) (*Track, error) {
+func (f *FolderSource) open(ctx context.Context, path string, pick Pick, offset int64) (*Track, error) {
 	audioPath := path
-	if f.Library != nil {
+	if lib := pick.Library; lib != nil {
 		// Containment again at open: a symlink may have been swapped since
 		// the scan. The resolved path is what gets opened; titles keep the
 		// name the folder shows.
-		resolved, err := f.Library.Resolve(playlist.Track{Rel: rel})
+		resolved, err := lib.Resolve(playlist.Track{Rel: pick.Rel})
 		if err != nil {
 			return nil, err
 		}
 		audioPath = resolved
 	}
-	open := f.Decoder.Open
-	if f.hooks.open != nil {
-		open = f.hooks.open
+	var level Level
+	if f.Level != nil {
+		level = f.Level(path)
 	}
-	fr, closer, err := open(ctx, audioPath, offset)
+	if offset > 0 {
+		level.Start, level.End = 0, 0 // the position in time is unknown
+	}
+	fr, closer, err := f.openFile(ctx, audioPath, offset, level)
 	if err != nil {
 		return nil, err
 	}
@@ -486,7 +538,11 @@ func (f *FolderSource) open(ctx context.Context, path, rel string, offset int64)
 			closer.Close()
 		}
 	}()
-	first, err := fr.Next()
+	var frames Frames = fr
+	if !f.Decoder.NeedsFFmpeg(audioPath) && !level.IsZero() {
+		frames = &levelled{src: fr, level: level}
+	}
+	first, err := frames.Next()
 	if err != nil {
 		if offset > 0 && errors.Is(err, ErrNoFrames) {
 			// Saved at (or inside) the last frame: the track had ended.
@@ -495,29 +551,45 @@ func (f *FolderSource) open(ctx context.Context, path, rel string, offset int64)
 		return nil, err
 	}
 	first.Data = bytes.Clone(first.Data)
-	readTitle := playlist.ReadTitle
-	if f.hooks.titles != nil {
-		readTitle = f.hooks.titles
-	}
-	var title playlist.Title
-	listed := false
-	if f.Library != nil {
-		title, listed = f.Library.ListedTitle(rel) // a playlist file's own title wins
-	}
-	if !listed {
-		title = readTitle(path)
-	}
 	info := &TrackInfo{
-		Rel: rel, Path: path, Artist: title.Artist, Title: title.Title, Display: title.Display,
-		Meta:    icy.MetaBlock(title.Display, f.Charset),
+		Rel: pick.Rel, Path: path, Kind: pick.Kind, Show: pick.Show,
 		Bitrate: first.Bitrate / 1000, SampleRate: first.SampleRate, Channels: first.Channels,
 	}
+	title := f.title(path, pick)
+	info.Artist, info.Title, info.Display = title.Artist, title.Title, title.Display
+	info.Meta = icy.MetaBlock(title.Display, f.Charset)
 	kept = true
-	return &Track{Info: info, Frames: &fileFrames{fr: fr, first: first}, Closer: closer}, nil
+	return &Track{Info: info, Frames: &fileFrames{src: frames, fr: fr, first: first}, Closer: closer, pick: pick}, nil
+}
+
+// openFile opens the audio, through the test hook if one is set.
+func (f *FolderSource) openFile(ctx context.Context, path string, offset int64, level Level) (*FrameReader, io.Closer, error) {
+	if f.hooks.open != nil {
+		return f.hooks.open(ctx, path, offset)
+	}
+	return f.Decoder.OpenLevelled(ctx, path, offset, level)
+}
+
+// title is what listeners see: the pick's own title (a jingle's), a title
+// the playlist file lists, or the file's tags.
+func (f *FolderSource) title(path string, pick Pick) playlist.Title {
+	if pick.Title != nil {
+		return *pick.Title
+	}
+	if lib := pick.Library; lib != nil {
+		if t, ok := lib.ListedTitle(pick.Rel); ok {
+			return t
+		}
+	}
+	if f.hooks.titles != nil {
+		return f.hooks.titles(path)
+	}
+	return playlist.ReadTitle(path)
 }
 
 // fileFrames plays a file: first the frame open read, then the rest.
 type fileFrames struct {
+	src   Frames
 	fr    *FrameReader
 	first Frame
 	begun bool
@@ -528,51 +600,109 @@ func (ff *fileFrames) Next() (Frame, error) {
 		ff.begun = true
 		return ff.first, nil
 	}
-	return ff.fr.Next()
+	return ff.src.Next()
 }
 
 // Offset is the file position after the last frame returned.
 func (ff *fileFrames) Offset() int64 { return ff.fr.Offset() }
 
-// orderTracks adapts a play order to the source: only files the library
-// still lists are ever opened, and only below its folder; files the
-// mountpoint knows to be bad are passed over without opening them. Used
-// by the source's Run goroutine only.
-type orderTracks struct {
-	lib   *playlist.Library
-	order *playlist.Order
-	bad   *badFiles
-	last  playlist.Track // what Next returned last, for Bad
+// defaultProgramme plays the library in its order.
+func (f *FolderSource) defaultProgramme() Programme {
+	order := f.Order
+	if order == nil {
+		order = playlist.NewOrder(f.Library, false, nil)
+	}
+	return &OrderProgramme{Library: f.Library, Order: order}
 }
 
-func (o *orderTracks) Next() (string, string, bool) {
+// OrderProgramme is the plain programme: a library in a play order. Picks
+// given back (FolderSource.Flush) play first, in their order, so nothing
+// is skipped or repeated.
+type OrderProgramme struct {
+	Library *playlist.Library
+	Order   *playlist.Order
+
+	mu   sync.Mutex
+	back []Pick
+}
+
+// Next returns a pick given back, else the order's next file.
+func (o *OrderProgramme) Next() (Pick, bool) {
+	o.mu.Lock()
+	if len(o.back) > 0 {
+		p := o.back[0]
+		o.back = o.back[1:]
+		o.mu.Unlock()
+		return p, true
+	}
+	o.mu.Unlock()
+	t, ok := o.Order.Next()
+	if !ok {
+		return Pick{}, false
+	}
+	return Pick{Library: o.Library, Rel: t.Rel}, true
+}
+
+// Bad leaves p out of the order until the library sees it change.
+func (o *OrderProgramme) Bad(p Pick) bool {
+	o.Order.Skip(p.Rel)
+	return true
+}
+
+// Unplayed keeps picks to play before the order goes on.
+func (o *OrderProgramme) Unplayed(picks []Pick) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.back = append(slices.Clone(picks), o.back...)
+}
+
+// pickTracks adapts a programme to the source: only files their library
+// still lists are ever opened, and only below its folder; files of the
+// station's own library that the mountpoint knows to be bad are passed
+// over without opening them. Used by the source's Run goroutine, except
+// Unplayed.
+type pickTracks struct {
+	lib  *playlist.Library // the station's own
+	prog Programme
+	bad  *badFiles
+}
+
+func (o *pickTracks) Next() (string, Pick, bool) {
 	removed := 0
-	for removed < 3 { // a track removed since the order was made: take the next
-		t, ok := o.order.Next()
+	for removed < 3 { // a file removed since it was picked: take the next
+		p, ok := o.prog.Next()
 		if !ok {
-			return "", "", false
+			return "", Pick{}, false
 		}
-		if o.bad.known(t) {
-			// Marked in this order too, so it is not offered again; a
+		if p.Library == nil {
+			p.Library = o.lib
+		}
+		t, listed := p.Library.Track(p.Rel)
+		if listed && p.Library == o.lib && o.bad.known(t) {
+			// Marked in the programme too, so it is not offered again; a
 			// finite number of these, as each is marked once.
-			o.order.Skip(t.Rel)
+			o.prog.Bad(p)
 			continue
 		}
 		// Abs is "" for a path that would leave the folder.
-		if p := o.lib.Abs(t); p != "" && o.lib.Contains(t.Rel) {
-			o.last = t
-			return p, t.Rel, true
+		if path := p.Library.Abs(t); listed && path != "" {
+			return path, p, true
 		}
 		removed++
 	}
-	return "", "", false
+	return "", Pick{}, false
 }
 
-func (o *orderTracks) Bad(rel string) bool {
-	o.order.Skip(rel)
-	t := o.last
-	if t.Rel != rel {
-		t = playlist.Track{Rel: rel}
+func (o *pickTracks) Bad(p Pick) bool {
+	news := o.prog.Bad(p)
+	if p.Library != o.lib {
+		return news
+	}
+	t, ok := p.Library.Track(p.Rel)
+	if !ok {
+		t = playlist.Track{Rel: p.Rel}
 	}
 	return o.bad.mark(t)
 }
+
+func (o *pickTracks) Unplayed(picks []Pick) { o.prog.Unplayed(picks) }

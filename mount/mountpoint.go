@@ -51,6 +51,12 @@ type Mountpoint struct {
 	// interrupted where it was cut, instead of playing the next one
 	// (FolderSource.ResumeInterrupted).
 	ResumeInterrupted bool
+	// Programme, if set, makes the programme of each folder source the
+	// mountpoint makes (the radio station's, or each private station's)
+	// from the plain one: the Library in its play order. Nil plays that.
+	Programme func(music *OrderProgramme) Programme
+	// Level, if set, is every folder source's FolderSource.Level.
+	Level func(path string) Level
 	// RescanInterval rescans the folder periodically (0: only on Reload).
 	RescanInterval time.Duration
 	// StatePath, if set, keeps the radio position across restarts.
@@ -140,11 +146,42 @@ func (m *Mountpoint) Radio() *Station { return m.published.Load() }
 func (m *Mountpoint) Wait() { m.wg.Wait() }
 
 func (m *Mountpoint) newFolder(order *playlist.Order) *FolderSource {
-	return &FolderSource{
+	f := &FolderSource{
 		Library: m.Library, Order: order, Decoder: m.Decoder, Charset: m.Charset,
 		Preload: m.Preload, OpenTimeout: m.OpenTimeout, ResumeInterrupted: m.ResumeInterrupted,
-		hooks: m.hooks, bad: &m.bad,
+		Level: m.Level, hooks: m.hooks, bad: &m.bad,
 	}
+	if m.Programme != nil {
+		f.Programme = m.Programme(&OrderProgramme{Library: m.Library, Order: order})
+	}
+	return f
+}
+
+// Skip ends the radio station's folder track at its next frame boundary
+// (see Station.Skip) and returns it; nil when no folder track plays, and
+// in individual mode.
+func (m *Mountpoint) Skip() *TrackInfo {
+	if m.folder == nil {
+		return nil
+	}
+	return m.radio.Skip()
+}
+
+// Flush makes the radio station's folder source drop the tracks it opened
+// ahead and ask its programme again (FolderSource.Flush).
+func (m *Mountpoint) Flush() {
+	if m.folder != nil {
+		m.folder.Flush()
+	}
+}
+
+// Upcoming lists the radio station's folder tracks opened ahead, in the
+// order they will play; nil in individual mode.
+func (m *Mountpoint) Upcoming() []*TrackInfo {
+	if m.folder == nil {
+		return nil
+	}
+	return m.folder.Upcoming()
 }
 
 // sources is the source list of a new station: Sources, then folder.

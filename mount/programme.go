@@ -1,6 +1,7 @@
 package mount
 
 import (
+	"io"
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
@@ -73,3 +74,55 @@ type Level struct {
 
 // IsZero reports whether l changes nothing.
 func (l Level) IsZero() bool { return l == Level{} }
+
+// levelled applies a Level to an MP3 file's frames as they are read:
+// frames wholly outside Start..End are skipped, the rest get GainSteps.
+// One frame before Start is kept, since a Layer III frame may take part
+// of its data from the frame before it (the bit reservoir).
+type levelled struct {
+	src   Frames
+	level Level
+	pos   time.Duration // start of the next frame from src
+	prev  Frame         // the last frame skipped before Start
+	held  bool          // prev is to be played before the next frame
+	begun bool
+}
+
+func (l *levelled) Next() (Frame, error) {
+	for {
+		if l.held {
+			l.held = false
+			return l.adjust(l.prev), nil
+		}
+		f, err := l.src.Next()
+		if err != nil {
+			return Frame{}, err
+		}
+		start := l.pos
+		l.pos += f.Duration()
+		if end := l.level.End; end > 0 && start >= end {
+			return Frame{}, io.EOF
+		}
+		if !l.begun && l.pos <= l.level.Start {
+			l.prev = Frame{Data: append(l.prev.Data[:0], f.Data...), Samples: f.Samples,
+				SampleRate: f.SampleRate, Bitrate: f.Bitrate, Channels: f.Channels}
+			continue
+		}
+		if !l.begun {
+			l.begun = true
+			if l.prev.Data != nil {
+				// Play the reservoir frame first, then this one.
+				l.held = true
+				l.prev, f = f, l.prev
+			}
+		}
+		return l.adjust(f), nil
+	}
+}
+
+func (l *levelled) adjust(f Frame) Frame {
+	if l.level.GainSteps != 0 {
+		AdjustGain(f.Data, l.level.GainSteps)
+	}
+	return f
+}

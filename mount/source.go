@@ -83,6 +83,11 @@ type Track struct {
 	// stops playing the track, whatever the reason: the track ended, a
 	// higher source took over, or the station stopped.
 	Closer io.Closer
+
+	// pick is what a FolderSource's programme chose; resumed marks the
+	// rest of an interrupted track, which a Flush does not give back.
+	pick    Pick
+	resumed bool
 }
 
 // Frames is a track's audio as MPEG audio frames. *FrameReader is one.

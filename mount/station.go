@@ -129,6 +129,10 @@ type Station struct {
 	emptyOnce     sync.Once
 
 	idle atomic.Bool
+	// onAir is the track on the live edge when its source lets it be
+	// skipped (a folder's); skipping is the one Skip asked to end.
+	onAir    atomic.Pointer[TrackInfo]
+	skipping atomic.Pointer[TrackInfo]
 	// epoch is the clock at New; lastAppend is when the newest block was
 	// appended, in nanoseconds since epoch (see Ready).
 	epoch      time.Time
@@ -275,6 +279,18 @@ func (s *Station) protect(ctx context.Context, name string, fn func(context.Cont
 	return false
 }
 
+// Skip ends the folder track on the live edge at its next frame boundary
+// (listeners hear the cut one burst delay later) and returns it; the
+// folder's next track follows, or a higher source's. It does nothing and
+// returns nil while a live source, a relay or nothing plays.
+func (s *Station) Skip() *TrackInfo {
+	t := s.onAir.Load()
+	if t != nil {
+		s.skipping.Store(t)
+	}
+	return t
+}
+
 // take returns a ready track of the first of the first n sources that has
 // one, and that source's index.
 func (s *Station) take(n int) (*Track, int) {
@@ -360,6 +376,10 @@ func (s *Station) play(ctx context.Context, t *Track, prio int) (next *Track, ne
 		s.startRealTime()
 	}
 	offsets, _ := t.Frames.(offsetter)
+	if _, ok := s.sources[prio].(*FolderSource); ok {
+		s.onAir.Store(info)
+		defer s.onAir.CompareAndSwap(info, nil)
+	}
 	var b builder
 	first := true
 	played := 0
@@ -411,6 +431,10 @@ func (s *Station) play(ctx context.Context, t *Track, prio int) (next *Track, ne
 		default:
 		}
 		if next != nil {
+			break
+		}
+		if s.skipping.Load() == info {
+			s.log.Info("track skipped", "title", info.Display)
 			break
 		}
 	}

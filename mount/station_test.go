@@ -24,29 +24,31 @@ type loopTracks struct {
 	bad   map[string]bool
 }
 
-func (lt *loopTracks) Next() (string, string, bool) {
+func (lt *loopTracks) Next() (string, Pick, bool) {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	for range lt.paths {
 		p := lt.paths[lt.i%len(lt.paths)]
 		lt.i++
 		if !lt.bad[p] {
-			return p, filepath.Base(p), true
+			return p, Pick{Rel: filepath.Base(p)}, true
 		}
 	}
-	return "", "", false
+	return "", Pick{}, false
 }
 
-func (lt *loopTracks) Bad(rel string) bool {
+func (lt *loopTracks) Bad(pick Pick) bool {
 	lt.mu.Lock()
 	defer lt.mu.Unlock()
 	for _, p := range lt.paths {
-		if filepath.Base(p) == rel {
+		if filepath.Base(p) == pick.Rel {
 			lt.bad[p] = true
 		}
 	}
 	return true
 }
+
+func (lt *loopTracks) Unplayed([]Pick) {}
 
 // fastClock runs speed times faster than the wall clock, so tests that need
 // minutes of audio take seconds. Sockets still run in real time.

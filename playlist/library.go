@@ -225,6 +225,17 @@ func (l *Library) Len() int { return len(l.snap.Load().tracks) }
 // removed, or with a new size or modification time). It starts at 0.
 func (l *Library) Version() uint64 { return l.snap.Load().version }
 
+// Track returns the track rel as of the last scan (its size and
+// modification time); false when rel is not one.
+func (l *Library) Track(rel string) (Track, bool) {
+	s := l.snap.Load()
+	i, ok := s.find(rel)
+	if !ok {
+		return Track{Rel: rel}, false
+	}
+	return s.tracks[i], true
+}
+
 // Contains reports whether rel is a track.
 func (l *Library) Contains(rel string) bool {
 	_, ok := l.snap.Load().find(rel)

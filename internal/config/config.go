@@ -73,6 +73,10 @@ type Config struct {
 	Environment string     `toml:"environment"` // Sentry environment tag
 	LogFormat   string     `toml:"log_format"`  // "text" or "json"
 	LogLevel    slog.Level `toml:"log_level"`
+	// Timezone is the zone of every schedule slot that names none: an IANA
+	// name ("Europe/Berlin", "UTC") or "Local", the machine's zone. Load
+	// copies it into those slots' ScheduleSlot.Zone.
+	Timezone string `toml:"timezone"`
 	// Stations are the streams served, in order of definition; Load always
 	// returns "/" (first unless the file places it) and unique, normalised routes.
 	Stations []Station `toml:"station"`
@@ -127,30 +131,43 @@ type Station struct {
 	AfterLive      string        `toml:"after_live"`     // "next" or "resume"
 	RecordDir      string        `toml:"record_dir"`     // "" records nothing
 
-	// Programming. Schedule lists the station's shows ([[station.schedule]]);
-	// outside them the station plays Dir. Jingles is a folder or playlist
-	// file of station IDs played between tracks: after every JingleEvery
-	// tracks, or at the first track end once JingleInterval has passed
-	// since the last one (0 = not by that rule), titled JingleTitle
-	// (default: the station's name).
-	Schedule       []ScheduleSlot `toml:"schedule"`
-	Jingles        string         `toml:"jingles"`
-	JingleEvery    int            `toml:"jingle_every"`
-	JingleInterval time.Duration  `toml:"jingle_interval"`
-	JingleTitle    string         `toml:"jingle_title"`
-	// Loudness is the integrated loudness, in LUFS, every track is levelled
-	// to; 0 = off (tracks play as they are). TrimSilence skips leading and
-	// trailing audio quieter than SilenceThreshold (dBFS).
+	// Programming. Schedule lists the station's shows ([[station.schedule]],
+	// radio mode only), checked and normalised by Load (see ScheduleSlot);
+	// outside them the station plays Dir. [Station.BuildSchedule] turns it
+	// into a *schedule.Schedule. nil = no shows.
+	Schedule []ScheduleSlot `toml:"schedule"`
+	// Jingles is a folder or playlist file (path as for Dir) of station
+	// IDs played between tracks: after every JingleEvery tracks (0 = not by
+	// count), and at the first track end once JingleInterval has passed
+	// since the last jingle (0 = not by time). Load guarantees that Jingles
+	// is set exactly when at least one rule is. JingleTitle is what
+	// listeners see while one plays: by default the station's Name; "" (set
+	// explicitly) shows the jingle file's own title.
+	Jingles        string        `toml:"jingles"`
+	JingleEvery    int           `toml:"jingle_every"`    // 0..1000
+	JingleInterval time.Duration `toml:"jingle_interval"` // 0 or 1m..24h
+	JingleTitle    string        `toml:"jingle_title"`
+	// Loudness is the integrated loudness, in LUFS (-30..-5), every track
+	// is levelled to; 0 = off (tracks play as they are). TrimSilence skips
+	// leading and trailing audio quieter than SilenceThreshold (dBFS,
+	// -90..-20; default -50).
 	Loudness         float64 `toml:"loudness"`
 	TrimSilence      bool    `toml:"trim_silence"`
 	SilenceThreshold float64 `toml:"silence_threshold"`
 }
 
 // ScheduleSlot is one [[station.schedule]] block: on Days from Start to
-// End (wall clock of Zone, an IANA name), the station plays Plays: a
-// folder, a playlist file, or "live" (a DJ's show; while no DJ is
-// connected, Fallback plays, by default the station's dir). Cut switches
-// at the boundary on a frame instead of at the next track end.
+// End (wall clock of Zone), the station plays Plays: a folder, a playlist
+// file, or PlaysLive (a DJ's show; while no DJ is connected,
+// [Station.LiveFallback] plays). Cut switches at the boundary on a frame
+// instead of at the next track end.
+//
+// Load stores every slot checked and normalised: Days as
+// schedule.Days.String writes it ("weekdays", "mon-wed,fri"), Start and
+// End as "HH:MM" (an end of "00:00" becomes "24:00"), Zone the slot's own
+// or Config.Timezone, Plays and Fallback with "~" expanded and cleaned
+// like Dir (relative to the working directory; a folder named "live" is
+// "./live"), Fallback set only on live slots ("" = the station's Dir).
 type ScheduleSlot struct {
 	Name     string `toml:"name"`
 	Days     string `toml:"days"`

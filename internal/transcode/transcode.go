@@ -62,6 +62,12 @@ type Options struct {
 	// Logger receives debug records for process start/exit and a warning
 	// when the watchdog kills a hung encoder. Nil discards.
 	Logger *slog.Logger
+	// GainDB changes the level by this many dB (0: unchanged), for
+	// loudness levelling of files that are encoded anyway.
+	GainDB float64
+	// From and To play only that part of the input (silence trimming);
+	// To 0 plays to the end.
+	From, To time.Duration
 	// Limiter, if set, counts the process and caps how many run: a start
 	// over its cap fails with a *BusyError (errors.Is ErrBusy) and starts
 	// nothing. The encoder is given back once ffmpeg has been reaped.
@@ -169,8 +175,20 @@ func (e *Error) Reason() string { return summarize(e.Stderr) }
 //	-write_id3v1 0             no ID3v1 tag (default, explicit)
 //	-f mp3 pipe:1              raw MP3 frames on stdout
 func Args(path string, opt Options) []string {
-	return args([]string{"-protocol_whitelist", "file", "-i", "file:" + path}, opt)
+	input := []string{"-protocol_whitelist", "file"}
+	// Before -i, so ffmpeg seeks the input; exact for the PCM and lossless
+	// files that come this way, as it decodes up to the point.
+	if opt.From > 0 {
+		input = append(input, "-ss", seconds(opt.From))
+	}
+	if opt.To > opt.From {
+		input = append(input, "-to", seconds(opt.To))
+	}
+	return args(append(input, "-i", "file:"+path), opt)
 }
+
+// seconds writes d as ffmpeg reads a time: seconds with a fraction.
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 6, 64) }
 
 // StreamArgs is Args for a stream read from standard input (a live source
 // whose format differs from its station's: MP3 of another rate, AAC, Ogg):
@@ -182,9 +200,14 @@ func StreamArgs(opt Options) []string {
 func args(input []string, opt Options) []string {
 	opt = opt.withDefaults()
 	head := []string{"-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning"}
-	return append(append(head, input...),
+	head = append(append(head, input...),
 		"-map", "0:a:0", "-vn",
 		"-map_metadata", "-1",
+	)
+	if opt.GainDB != 0 {
+		head = append(head, "-af", "volume="+strconv.FormatFloat(opt.GainDB, 'f', 2, 64)+"dB")
+	}
+	return append(head,
 		"-c:a", "libmp3lame",
 		"-b:a", strconv.Itoa(opt.Bitrate)+"k",
 		"-ar", strconv.Itoa(opt.SampleRate),
