@@ -45,6 +45,9 @@ type stationReport struct {
 	Dir       string `json:"dir"`
 	Mode      string `json:"mode"`
 	Transcode string `json:"transcode"`
+	// Source is what Dir is: "folder", or "playlist" for an .m3u/.m3u8/.pls
+	// file whose entries play.
+	Source string `json:"source"`
 	// Demo: the default folder is missing, so the server plays the bundled
 	// demo tracks here (they are not listed).
 	Demo bool `json:"demo,omitempty"`
@@ -163,7 +166,7 @@ func check(ctx context.Context, args []string, env func(string) (string, bool), 
 	if !rep.OK {
 		for _, sr := range rep.Stations {
 			if !sr.OK {
-				fmt.Fprintf(stderr, "audio-streamer check: route %s has no playable files (folder %s)\n", sr.Route, sr.Dir)
+				fmt.Fprintf(stderr, "audio-streamer check: route %s has no playable files (%s %s)\n", sr.Route, sr.Source, sr.Dir)
 			}
 		}
 		return 1
@@ -218,7 +221,11 @@ func stripJSONFlag(args []string) ([]string, bool) {
 func (c *checker) station(built *station.Station) (stationReport, error) {
 	st := built.Settings()
 	sr := stationReport{Route: st.Route, Dir: st.Dir, Mode: string(st.Mode), Transcode: st.Transcode,
-		Play: []playEntry{}, Skip: []skipEntry{}, Demo: built.Demo()}
+		Source: "folder", Play: []playEntry{}, Skip: []skipEntry{}, Demo: built.Demo()}
+	isList := playlist.IsPlaylistFile(st.Dir)
+	if isList {
+		sr.Source = "playlist"
+	}
 	lib := built.Library()
 	if lib == nil {
 		sr.OK = true
@@ -230,16 +237,16 @@ func (c *checker) station(built *station.Station) (stationReport, error) {
 	case built.Demo():
 		sr.Note = fmt.Sprintf("default audio folder %s is missing or empty, so the server plays the bundled demo station", c.cfg.AudioDir)
 	case errors.Is(scanErr, playlist.ErrDirNotExist):
-		sr.Note = fmt.Sprintf("folder %s does not exist", st.Dir)
+		sr.Note = fmt.Sprintf("%s %s does not exist", sr.Source, st.Dir)
 	case errors.Is(scanErr, playlist.ErrNotDir):
 		sr.Note = fmt.Sprintf("%s is not a directory", st.Dir)
 	case scanErr != nil && !errors.Is(scanErr, playlist.ErrNoPlayableFiles):
-		sr.Note = fmt.Sprintf("cannot read folder: %v", scanErr)
+		sr.Note = fmt.Sprintf("cannot read %s: %v", sr.Source, scanErr)
 	}
 	for _, s := range res.Skipped {
 		sr.Skip = append(sr.Skip, skipEntry{Path: s.Path, Reason: s.Reason})
 	}
-	if sr.Note == "" || built.Demo() {
+	if !isList && (sr.Note == "" || built.Demo()) {
 		sr.Skip = append(sr.Skip, unsupportedFiles(st.Dir, lib.Extensions())...)
 	}
 	for _, t := range lib.Tracks() {
@@ -261,7 +268,7 @@ func (c *checker) station(built *station.Station) (stationReport, error) {
 	slices.SortStableFunc(sr.Skip, func(a, b skipEntry) int { return strings.Compare(a.Path, b.Path) })
 	sr.OK = len(sr.Play) > 0
 	if !sr.OK && sr.Note == "" && len(sr.Skip) == 0 {
-		sr.Note = "no audio files in the folder (this station plays " + strings.Join(lib.Extensions(), ", ") + ")"
+		sr.Note = "no audio files in the " + sr.Source + " (this station plays " + strings.Join(lib.Extensions(), ", ") + ")"
 	}
 	if st.Transcode != "always" {
 		sr.Majority, sr.Odd = oddFormats(sr.Play)
@@ -570,7 +577,7 @@ func writeCheckText(w io.Writer, rep checkReport) {
 	var plays, skips, odds int
 	var empty []string
 	for _, sr := range rep.Stations {
-		fmt.Fprintf(w, "\nstation %s  folder %s  mode %s", sr.Route, printable(sr.Dir), sr.Mode)
+		fmt.Fprintf(w, "\nstation %s  %s %s  mode %s", sr.Route, cmp.Or(sr.Source, "folder"), printable(sr.Dir), sr.Mode)
 		if sr.Transcode == "always" {
 			fmt.Fprint(w, `  transcode "always"`)
 		}

@@ -126,7 +126,7 @@ func TestDefaults(t *testing.T) {
 	if c.Host != "0.0.0.0" || c.Port != 9999 || c.AudioDir != "/app/audio" || c.AudioDirSet ||
 		c.Burst != (config.Burst{Bytes: 65536}) || c.Metaint != 16000 || c.PublishInterval != 400*time.Millisecond ||
 		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || c.Environment != "production" ||
-		c.Admin != "admin@localhost" || c.Location != "Earth" {
+		c.Admin != "admin@localhost" || c.Location != "Earth" || c.Timezone != "UTC" {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
 	if c.MaxPrivateStreams != 200 {
@@ -143,6 +143,7 @@ func TestDefaults(t *testing.T) {
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{Bytes: 65536}, Metaint: 16000,
 		ICYCharset: icy.UTF8, Bitrate: 128, SampleRate: 44100, Channels: 2, Transcode: "auto", HistorySize: 100,
 		MaxPrivateStreams: 50, SourceTimeout: 10 * time.Second, LiveTranscode: "auto", AfterLive: "next",
+		JingleTitle: "audio-streamer /", SilenceThreshold: -50,
 	}
 	if len(c.Stations) != 1 || !reflect.DeepEqual(c.Stations[0], want) {
 		t.Errorf("stations = %+v, want only %+v", c.Stations, want)
@@ -152,15 +153,52 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// errorCase is a configuration Load must refuse with exactly one message.
+type errorCase struct {
+	name string
+	file string // written to PATH and passed with --config when not empty
+	env  map[string]string
+	args []string
+	want string // the whole message; PATH is the file's path
+	line int
+}
+
+// checkErrors loads each case and compares the error's message and line.
+func checkErrors(t *testing.T, tests []errorCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			path := ""
+			if tt.file != "" {
+				path = writeTOML(t, tt.file)
+				// --config comes last so that a test's own "--config" is overridden.
+				args = append(slices.Clone(args), "--config", path)
+			}
+			c, err := config.Load(args, envOf(tt.env))
+			if err == nil {
+				t.Fatalf("no error; config %+v", c)
+			}
+			want := strings.ReplaceAll(tt.want, "PATH", path)
+			if err.Error() != want {
+				t.Errorf("error\n got: %s\nwant: %s", err, want)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %T is not *config.Error", err)
+			}
+			if ce.Line != tt.line {
+				t.Errorf("Line = %d, want %d", ce.Line, tt.line)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("message is not one line: %q", err)
+			}
+		})
+	}
+}
+
 func TestErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		file string // written to PATH and passed with --config when not empty
-		env  map[string]string
-		args []string
-		want string // the whole message; PATH is the file's path
-		line int
-	}{
+	tests := []errorCase{
 		// unknown keys
 		{name: "unknown top-level key", file: "port = 1\ncolour = \"red\"\n",
 			want: `config: unknown key "colour" in PATH:2`, line: 2},
@@ -341,35 +379,7 @@ func TestErrors(t *testing.T) {
 		{name: "config file from env not found", env: map[string]string{"AUDIO_STREAMER_CONFIG": "/nonexistent/as.toml"},
 			want: `config: config file: "/nonexistent/as.toml" from env AUDIO_STREAMER_CONFIG: open /nonexistent/as.toml: no such file or directory`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			args := tt.args
-			path := ""
-			if tt.file != "" {
-				path = writeTOML(t, tt.file)
-				// --config comes last so that a test's own "--config" is overridden.
-				args = append(slices.Clone(args), "--config", path)
-			}
-			c, err := config.Load(args, envOf(tt.env))
-			if err == nil {
-				t.Fatalf("no error; config %+v", c)
-			}
-			want := strings.ReplaceAll(tt.want, "PATH", path)
-			if err.Error() != want {
-				t.Errorf("error\n got: %s\nwant: %s", err, want)
-			}
-			var ce *config.Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %T is not *config.Error", err)
-			}
-			if ce.Line != tt.line {
-				t.Errorf("Line = %d, want %d", ce.Line, tt.line)
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("message is not one line: %q", err)
-			}
-		})
-	}
+	checkErrors(t, tests)
 }
 
 func TestErrorUnwrap(t *testing.T) {
@@ -630,6 +640,7 @@ extensions = ["FLAC", ".ogg", "flac"]
 		Mode: config.ModeIndividual, Shuffle: false, Burst: config.Burst{Duration: 4 * time.Second}, Metaint: 8192,
 		ICYCharset: icy.UTF8, Bitrate: 192, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 10,
 		HistorySize: 100, MaxPrivateStreams: 50, SourceTimeout: 10 * time.Second, LiveTranscode: "auto", AfterLive: "next",
+		JingleTitle: "audio-streamer /plain", SilenceThreshold: -50,
 	}
 	if !reflect.DeepEqual(plain, wantPlain) {
 		t.Errorf("inherited station\n got %+v\nwant %+v", plain, wantPlain)
@@ -640,6 +651,7 @@ extensions = ["FLAC", ".ogg", "flac"]
 		Mode: config.ModeRadio, Shuffle: true, Burst: config.Burst{}, Metaint: 8192,
 		ICYCharset: icy.Latin1, Bitrate: 64, SampleRate: 44100, Channels: 2, Transcode: "auto", MaxListeners: 3,
 		MaxEncoders: 4, Extensions: []string{".flac", ".ogg"}, HistorySize: 100, SourceTimeout: 10 * time.Second, LiveTranscode: "auto", AfterLive: "next",
+		JingleTitle: "", SilenceThreshold: -50, // the jingle title follows the name, here set to ""
 	}
 	if !reflect.DeepEqual(own, wantOwn) {
 		t.Errorf("explicit station\n got %+v\nwant %+v", own, wantOwn)
@@ -835,6 +847,14 @@ func TestEncodedConfigLoadsBack(t *testing.T) {
 	first.Stations[1].Extensions = []string{".flac"}
 	first.TLSCert, first.TLSKey, first.TLSPort = "/c.pem", "/k.pem", 9443
 	first.RescanInterval = 0
+	first.Timezone = "Europe/Berlin"
+	humor := &first.Stations[1]
+	humor.Loudness, humor.TrimSilence, humor.SilenceThreshold = -16.5, true, -60
+	humor.Jingles, humor.JingleEvery, humor.JingleInterval, humor.JingleTitle = "/app/jingles", 4, 30*time.Minute, "Humor FM"
+	humor.Schedule = []config.ScheduleSlot{ // as Load stores them
+		{Name: "Morning", Days: "weekdays", Start: "07:00", End: "10:00", Zone: "Europe/Berlin", Plays: "/app/shows/morning"},
+		{Days: "fri", Start: "22:00", End: "24:00", Zone: "America/New_York", Plays: config.PlaysLive, Fallback: "/app/friday.m3u", Cut: true},
+	}
 	data, err := toml.Marshal(first)
 	if err != nil {
 		t.Fatal(err)
@@ -855,6 +875,7 @@ func TestUsage(t *testing.T) {
 	for _, want := range []string{"-config", "-host", "-port", "-audio-dir", "-stream-mode", "-buffer-size",
 		"-max-preload-tracks", "-burst", "-metaint", "-directory-routes", "-stream-routes", "-sentry-dsn",
 		"-log-format", "-log-level", "-admin", "-location", "-shuffle", "-bitrate", "-max-clients",
+		"-loudness", "-trim-silence", "-timezone", "default UTC",
 		"AUDIO_STREAM_ROUTES", "DIRECTORY_ROUTES", "ADMIN_TOKEN", "ENVIRONMENT", "SERVER_ADMIN", "default 9999"} {
 		if !strings.Contains(u, want) {
 			t.Errorf("Usage() lacks %q", want)
@@ -872,9 +893,9 @@ func TestUsage(t *testing.T) {
 func TestEnvNames(t *testing.T) {
 	want := []string{"ADMIN_TOKEN", "AUDIO_DIR", "AUDIO_STREAMER_CONFIG", "AUDIO_STREAM_ROUTES", "BITRATE",
 		"BUFFER_SIZE", "BURST", "DIRECTORY_ROUTES", "ENVIRONMENT", "FFMPEG_PATH", "HEADER_TIMEOUT", "HOST",
-		"LOG_FORMAT", "LOG_LEVEL", "MAX_CLIENTS", "MAX_CONNS_PER_IP", "MAX_ENCODERS", "MAX_LISTENERS", "MAX_PRELOAD_TRACKS",
+		"LOG_FORMAT", "LOG_LEVEL", "LOUDNESS", "MAX_CLIENTS", "MAX_CONNS_PER_IP", "MAX_ENCODERS", "MAX_LISTENERS", "MAX_PRELOAD_TRACKS",
 		"MAX_PRIVATE_STREAMS", "PORT", "PUBLISH_INTERVAL", "RESCAN_INTERVAL", "SENTRY_DSN", "SERVER_ADMIN", "SERVER_LOCATION",
-		"SHOUTCAST_MOUNT", "SHUFFLE", "SOURCE_PASSWORD", "SOURCE_TIMEOUT", "STATE_DIR", "STREAM_MODE", "TLS_CERT", "TLS_KEY", "TLS_PORT", "WRITE_TIMEOUT"}
+		"SHOUTCAST_MOUNT", "SHUFFLE", "SOURCE_PASSWORD", "SOURCE_TIMEOUT", "STATE_DIR", "STREAM_MODE", "TIMEZONE", "TLS_CERT", "TLS_KEY", "TLS_PORT", "TRIM_SILENCE", "WRITE_TIMEOUT"}
 	if got := config.EnvNames(); !slices.Equal(got, want) {
 		t.Errorf("EnvNames() = %q\nwant %q", got, want)
 	}

@@ -51,15 +51,22 @@ func readFile(path string, from loc) (*document, error) {
 		return nil, &Error{Source: path, Reason: err.Error(), Err: err}
 	}
 	// Keys come in document order: ["port"], ["station"] once per
-	// [[station]], then that table's ["station", "mode"].
-	n := -1
+	// [[station]], then that table's ["station", "mode"], and
+	// ["station", "schedule"] once per [[station.schedule]] (once for an
+	// inline array), then its ["station", "schedule", "days"].
+	n, block := -1, -1
 	for _, k := range md.Keys() {
 		switch {
 		case k[0] == "station" && len(k) == 1:
-			n++
+			n, block = n+1, -1
 		case k[0] == "station" && !isKey(k[1], true):
 			l := d.stationAt(n, k[1])
 			return nil, &Error{Key: "station." + k[1], Source: l.source, Line: l.line, Reason: reasonUnknownKey}
+		case k[0] == "station" && k[1] == "schedule" && len(k) == 2:
+			block++
+		case k[0] == "station" && k[1] == "schedule" && !slices.Contains(scheduleKeys(), k[2]):
+			l := d.blockAt(n, block, k[2])
+			return nil, &Error{Key: "station.schedule." + k[2], Source: l.source, Line: l.line, Reason: reasonUnknownKey}
 		case k[0] != "station" && !isKey(k[0], false):
 			return nil, &Error{Key: k[0], Source: path, Line: d.lines[k[0]], Reason: reasonUnknownKey}
 		}
@@ -101,11 +108,28 @@ func (d *document) stationAt(n int, key string) loc {
 	return loc{source: d.path, line: d.lines[name]}
 }
 
+// blockAt is where the file sets key in block j (0-based) of the n-th
+// station's schedule: the key's line, else the block's [[station.schedule]]
+// header (key "" or left out), else the station's first schedule line
+// (an inline array).
+func (d *document) blockAt(n, j int, key string) loc {
+	base := "station." + strconv.Itoa(n) + ".schedule"
+	block := base + "." + strconv.Itoa(j)
+	for _, name := range []string{block + "." + key, block, base} {
+		if line, ok := d.lines[name]; ok {
+			return loc{source: d.path, line: line}
+		}
+	}
+	return loc{source: d.path}
+}
+
 // keyLines maps each key to the 1-based line that sets it: "port",
-// "station.0" (the first [[station]] header), "station.0.route". The toml
-// package keeps key positions to itself, and of [[station]] tables only
-// the last one's, so a plain scan finds them. Keys inside inline tables get
-// no line.
+// "station.0" (the first [[station]] header), "station.0.route",
+// "station.0.schedule" (its first schedule line), "station.0.schedule.1"
+// (its second [[station.schedule]] header), "station.0.schedule.1.days".
+// The toml package keeps key positions to itself, and of [[station]]
+// tables only the last one's, so a plain scan finds them. Keys inside
+// inline tables get no line.
 func keyLines(src string) map[string]int {
 	// A header "[a.b]" or "[[a]]", or the first part of an assigned key: a =, "a" =, a.b =
 	keyLine := regexp.MustCompile(`^\s*(?:(\[\[?)\s*([\w.-]+)\s*\]|(?:"([^"]*)"|'([^']*)'|([\w-]+))\s*[=.])`)
@@ -115,7 +139,7 @@ func keyLines(src string) map[string]int {
 			lines[key] = i + 1
 		}
 	}
-	scope, stations := "", 0
+	scope, stations, blocks := "", 0, 0
 	inString := false // inside a multi-line string
 	for i, line := range strings.Split(src, "\n") {
 		m := keyLine.FindStringSubmatch(line)
@@ -123,8 +147,15 @@ func keyLines(src string) map[string]int {
 		case m == nil || inString:
 		case m[1] == "[[" && m[2] == "station":
 			scope = "station." + strconv.Itoa(stations)
-			stations++
+			stations, blocks = stations+1, 0
 			note("station", i)
+			note(scope, i)
+			scope += "."
+		case m[1] == "[[" && m[2] == "station.schedule" && stations > 0:
+			base := "station." + strconv.Itoa(stations-1) + ".schedule"
+			scope = base + "." + strconv.Itoa(blocks)
+			blocks++
+			note(base, i)
 			note(scope, i)
 			scope += "."
 		case m[1] != "": // a table: a top-level key, or in the last [[station]] ([station.burst])

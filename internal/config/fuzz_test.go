@@ -49,6 +49,10 @@ func FuzzLoadTOML(f *testing.F) {
 	f.Add("[[station]]\nroute = \"/../x\"\n")
 	f.Add("burst = 99999999999999999999\n")
 	f.Add("[[station]]\nroute = \"/a\"\nfallback = \"/b\"\n[[station]]\nroute = \"/b\"\nrelay = \"http://h:1/s\"\nfallback = \"/a\"\n")
+	f.Add("timezone = \"Europe/Berlin\"\n[[station]]\nroute = \"/s\"\nloudness = \"-16 LUFS\"\ntrim_silence = true\nsilence_threshold = -60\njingles = \"/j\"\njingle_every = 4\n" +
+		"[[station.schedule]]\nname = \"M\"\ndays = \"mon-fri\"\nstart = \"07:00\"\nend = \"10:00\"\nplays = \"/m\"\n" +
+		"[[station.schedule]]\ndays = \"fri\"\nstart = \"22:00\"\nend = \"02:00\"\nzone = \"America/New_York\"\nplays = \"live\"\nfallback = \"/f.m3u\"\ncut = true\n")
+	f.Add("[[station]]\nroute = \"/s\"\nschedule = [{days = \"daily\", start = \"00:00\", end = \"24:00\", plays = \"/a\"}, {days = \"sun\", start = \"1:00\", end = \"2:00\", plays = \"/b\"}]\n")
 	f.Fuzz(func(t *testing.T, content string) {
 		p := filepath.Join(t.TempDir(), "c.toml")
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {

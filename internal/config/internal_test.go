@@ -81,6 +81,14 @@ route = "/b"
 'bitrate' = 96
 [station.burst]
 x = 1
+[[station.schedule]]
+days = "mon"
+[[station.schedule]]
+  start = "07:00"
+[[station]]
+route = "/c"
+[[ station.schedule ]]
+plays = "live"
 [other]
 bitrate = 1
 `)
@@ -96,9 +104,19 @@ bitrate = 1
 		{"station.1.route", 6},
 		{"station.1.bitrate", 7},
 		{"station.1.burst", 8},
-		{"other", 10},
+		{"station.1.schedule", 10},
+		{"station.1.schedule.0", 10},
+		{"station.1.schedule.0.days", 11},
+		{"station.1.schedule.1", 12},
+		{"station.1.schedule.1.start", 13},
+		{"station.2.route", 15},
+		{"station.2.schedule", 16},
+		{"station.2.schedule.0", 16},
+		{"station.2.schedule.0.plays", 17},
+		{"other", 18},
 		{"bitrate", 0}, // only inside tables
-		{"station.2.route", 0},
+		{"station.3.route", 0},
+		{"station.0.schedule", 0},
 	}
 	for _, tt := range tests {
 		if got := lines[tt.key]; got != tt.want {
@@ -132,7 +150,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	}
 	delete(documented[false], "station")
 	for _, s := range settings() {
-		if s.key != "" && !documented[s.station][s.key] {
+		if s.key != "" && s.key != "schedule" && !documented[s.station][s.key] {
 			t.Errorf("key %q (station: %v) is not set in %s", s.key, s.station, example)
 		}
 		delete(documented[s.station], s.key)
@@ -141,6 +159,17 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		}
 		if s.env != "" && !regexp.MustCompile(`\b`+s.env+`\b`).Match(data) {
 			t.Errorf("env %s is not named in %s", s.env, example)
+		}
+	}
+	// Schedule blocks cannot be set without changing what the example
+	// plays: they are documented as commented blocks that name every key.
+	for _, key := range append([]string{"schedule"}, scheduleKeys()...) {
+		pattern := `(?m)^#\s*` + key + `\s*=`
+		if key == "schedule" {
+			pattern = `(?m)^#\s*\[\[station\.schedule\]\]\s*$`
+		}
+		if !regexp.MustCompile(pattern).Match(data) {
+			t.Errorf("%s has no commented [[station.schedule]] block setting %q", example, key)
 		}
 	}
 	for station, keys := range documented {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/schedule"
 )
 
 // Inputs that are not one field: Load reads them itself.
@@ -62,6 +63,7 @@ func settings() []setting {
 		{key: "environment", env: "ENVIRONMENT", def: "production", kind: str, usage: "Sentry environment tag"},
 		{key: "log_format", flag: "log-format", env: "LOG_FORMAT", def: "text", kind: word("text", "json"), usage: "log format: text or json"},
 		{key: "log_level", flag: "log-level", env: "LOG_LEVEL", def: "info", kind: logLevel, usage: "minimum log level: debug, info, warn or error"},
+		{key: "timezone", flag: "timezone", env: "TIMEZONE", def: "UTC", kind: zone, usage: `time zone of schedule slots without their own: an IANA name like "Europe/Berlin", or "Local" (the machine's zone)`},
 		{flag: flagStreamRoutes, env: envStreamRoutes, def: "/", kind: str, usage: "comma-separated routes; one without a directory plays --audio-dir"},
 		{flag: flagDirectoryRoutes, env: envDirectoryRoutes, kind: str, usage: `JSON object route→directory, e.g. {"humor":"/music/humor"}; the env variable also takes humor:/music/humor;news:/music/news`},
 
@@ -95,6 +97,14 @@ func settings() []setting {
 		{station: true, key: "live_transcode", def: "auto", kind: word("auto", "never", "always")}, // convert live streams whose format differs
 		{station: true, key: "after_live", def: "next", kind: word("next", "resume")},              // the folder continues with its next track, or resumes the interrupted one
 		{station: true, key: "record_dir", kind: path(true)},                                       // save each live session as an MP3 here
+		{station: true, key: "schedule", kind: scheduleBlocks},                                     // [[station.schedule]] blocks: shows on a weekly timetable
+		{station: true, key: "jingles", kind: path(true)},                                          // folder or playlist file of station IDs; "" = none
+		{station: true, key: "jingle_every", kind: integer(0, 1000)},                               // a jingle after this many tracks; 0 = not by count
+		{station: true, key: "jingle_interval", kind: duration("1m", "24h", true)},                 // a jingle at the first track end this long after the last; 0 = not by time
+		{station: true, key: "jingle_title", kind: str},                                            // default: the station's name
+		{station: true, key: "loudness", flag: "loudness", env: "LOUDNESS", def: "off", kind: loudness, usage: `default loudness of stations: "off", or a target like "-16 LUFS" every track is levelled to`},
+		{station: true, key: "trim_silence", flag: "trim-silence", env: "TRIM_SILENCE", def: "false", kind: boolean, usage: "default of stations: skip silence at the start and end of tracks"},
+		{station: true, key: "silence_threshold", def: "-50 dBFS", kind: dbfs}, // what trim_silence counts as silence
 		{station: true, key: "max_listeners", name: "max_clients", flag: "max-clients", env: "MAX_CLIENTS", def: "0", kind: integer(0, math.MaxInt32), usage: "default listener limit per station, 0 = unlimited"},
 	}
 }
@@ -306,6 +316,50 @@ func relayURL(v any, _ string) (any, error) {
 	u, err := url.Parse(s)
 	return accept(s, ok && err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "",
 		`an http:// or https:// stream URL like "http://example.org:8000/stream"`)
+}
+
+// zone is a time zone name schedule.LoadZone accepts.
+func zone(v any, _ string) (any, error) {
+	s, ok := asString(v)
+	s = strings.TrimSpace(s)
+	_, err := schedule.LoadZone(s)
+	return accept(s, ok && err == nil, schedule.ZoneExpected+`, or "Local" (the machine's zone)`)
+}
+
+// level reads a level in one of units: a TOML number, or text like
+// "-16 LUFS", "-16lufs" or "-16" (units in any case, the space optional).
+func level(v any, units ...string) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	s, ok := asString(v)
+	s = strings.TrimSpace(s)
+	for _, u := range units { // longest first: "dBFS" before "dB"
+		if len(s) >= len(u) && strings.EqualFold(s[len(s)-len(u):], u) {
+			s = strings.TrimSpace(s[:len(s)-len(u)])
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, ok && err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// loudness is "off" (or 0), or a target -30..-5 LUFS; 0 means off.
+func loudness(v any, _ string) (any, error) {
+	if s, ok := asString(v); ok && strings.EqualFold(strings.TrimSpace(s), "off") {
+		return 0.0, nil
+	}
+	f, ok := level(v, "LUFS")
+	return accept(f, ok && (f == 0 || f >= -30 && f <= -5), `"off" or a target loudness -30..-5 LUFS like "-16 LUFS"`)
+}
+
+// dbfs is a signal level -90..-20 dBFS.
+func dbfs(v any, _ string) (any, error) {
+	f, ok := level(v, "dBFS", "dB")
+	return accept(f, ok && f >= -90 && f <= -20, `a level -90..-20 dBFS like "-50 dBFS"`)
 }
 
 func route(v any, _ string) (any, error) {

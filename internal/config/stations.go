@@ -22,6 +22,7 @@ import (
 type slot struct {
 	st    Station
 	given map[string]loc
+	table int // index of its [[station]] table in the file; -1 for none
 }
 
 // buildStations merges [[station]] tables, DIRECTORY_ROUTES /
@@ -37,18 +38,21 @@ func (l *loader) buildStations(f *document, flags map[string]string) error {
 		byRoute[sl.st.Route] = sl
 	}
 	plain := func(route, dir string) *slot {
-		sl := &slot{st: l.base}
+		sl := &slot{st: l.base, table: -1}
 		sl.st.Route, sl.st.Dir = route, dir
 		return sl
 	}
 
 	// 1. [[station]] tables, in file order.
 	for i, m := range f.stations {
-		sl := &slot{st: l.base, given: map[string]loc{}}
+		sl := &slot{st: l.base, given: map[string]loc{}, table: i}
 		for _, s := range settings() {
 			if v, ok := m[s.key]; ok && s.station {
 				at := f.stationAt(i, s.key)
 				if err := s.store(&sl.st, v, l.home); err != nil {
+					if be, ok := errors.AsType[*blockError](err); ok {
+						return be.at(f.blockAt(i, be.index, be.field))
+					}
 					return errAt("station."+s.key, fmt.Sprint(v), err.Error(), at)
 				}
 				sl.given[s.key] = at
@@ -137,8 +141,17 @@ func (l *loader) buildStations(f *document, flags map[string]string) error {
 		if _, ok := sl.given["description"]; !ok {
 			st.Description = "Stream " + st.Route
 		}
+		if _, ok := sl.given["jingle_title"]; !ok {
+			st.JingleTitle = st.Name
+		}
 		if at, ok := sl.given["burst"]; ok && st.Burst.Bytes > c.BufferSize {
 			return errAt("station.burst", st.Burst.String(), fmt.Sprintf("at most buffer_size (%d bytes)", c.BufferSize), at)
+		}
+		if err := l.checkSchedule(sl, f); err != nil {
+			return err
+		}
+		if err := sl.checkJingles(); err != nil {
+			return err
 		}
 		c.Stations = append(c.Stations, *st)
 	}
@@ -160,19 +173,25 @@ func (l *loader) buildStations(f *document, flags map[string]string) error {
 		l.warnf("audio_dir %s is not used: route / has a directory of its own", c.AudioDir)
 	}
 	for _, st := range c.Stations {
-		if st.LiveOnly || st.Dir == c.AudioDir && !c.AudioDirSet {
-			continue // main substitutes the demo folder for a missing default
+		if !st.LiveOnly && (st.Dir != c.AudioDir || c.AudioDirSet) { // main substitutes the demo folder for a missing default
+			l.warnPath("directory", st.Dir, "route "+st.Route, "the station will wait for files")
 		}
-		switch fi, err := os.Stat(st.Dir); {
-		case errors.Is(err, fs.ErrNotExist):
-			l.warnf("directory %s for route %s does not exist; the station will wait for files", st.Dir, st.Route)
-		case err != nil:
-			l.warnf("directory %s for route %s cannot be read (%v); the station will wait for files", st.Dir, st.Route, err)
-		case !fi.IsDir() && !playlist.IsPlaylistFile(st.Dir): // a playlist file plays as a folder does
-			l.warnf("%s for route %s is not a directory; the station will wait for files", st.Dir, st.Route)
-		}
+		l.warnProgramming(&st)
 	}
 	return nil
+}
+
+// warnPath warns when path p, a folder or a playlist file, is missing or
+// is neither: "directory /m for route /x does not exist; <consequence>".
+func (l *loader) warnPath(what, p, owner, consequence string) {
+	switch fi, err := os.Stat(p); {
+	case errors.Is(err, fs.ErrNotExist):
+		l.warnf("%s %s for %s does not exist; %s", what, p, owner, consequence)
+	case err != nil:
+		l.warnf("%s %s for %s cannot be read (%v); %s", what, p, owner, err, consequence)
+	case !fi.IsDir() && !playlist.IsPlaylistFile(p): // a playlist file plays as a folder does
+		l.warnf("%s for %s is not a directory; %s", p, owner, consequence)
+	}
 }
 
 // checkLive decides whether a station has a folder and checks its live
