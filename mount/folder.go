@@ -80,6 +80,9 @@ type FolderSource struct {
 	// asked is set when Next found nothing ready, cleared by the next push:
 	// with Preload 0 it is the only reason to open a track.
 	asked bool
+	// flushes counts Flush calls: a track picked before one and opened
+	// after it is given back, not queued.
+	flushes uint64
 }
 
 // errResumedAtEnd means a resume offset left no frame to play: the saved
@@ -190,9 +193,22 @@ func (f *FolderSource) Flush() {
 	f.mu.Lock()
 	dropped := f.ready
 	f.ready = nil
+	f.flushes++
 	f.mu.Unlock()
-	picks := make([]Pick, 0, len(dropped))
-	for _, t := range dropped {
+	f.giveBack(dropped)
+	f.wakeRun()
+	select { // a source that found nothing playable looks again now
+	case f.poke <- struct{}{}:
+	default:
+	}
+}
+
+// giveBack closes tracks that will not play and hands their picks back
+// to the programme, except the rest of an interrupted track, which is not
+// a pick of its own.
+func (f *FolderSource) giveBack(tracks []*Track) {
+	picks := make([]Pick, 0, len(tracks))
+	for _, t := range tracks {
 		if !t.resumed {
 			picks = append(picks, t.pick)
 		}
@@ -201,7 +217,6 @@ func (f *FolderSource) Flush() {
 	if len(picks) > 0 {
 		f.list.Unplayed(picks)
 	}
-	f.wakeRun()
 }
 
 // Upcoming describes the tracks opened ahead, in the order they will play
@@ -259,11 +274,24 @@ func (f *FolderSource) wantsTrack() bool {
 
 // push queues an opened track. It answers every request made so far:
 // under mu, so a Next that finds the queue empty after this is a new one.
-func (f *FolderSource) push(t *Track) {
+// It returns false, queuing nothing, when a Flush came since the track
+// was picked (flushes was then at gen).
+func (f *FolderSource) push(t *Track, gen uint64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.flushes != gen {
+		return false
+	}
 	f.ready = append(f.ready, t)
 	f.asked = false
+	return true
+}
+
+// flushGen is the number of Flush calls so far.
+func (f *FolderSource) flushGen() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.flushes
 }
 
 // Run keeps Preload tracks open ahead of time (or, with Preload 0, opens
@@ -288,6 +316,7 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 			}
 			continue
 		}
+		gen := f.flushGen()
 		path, pick, ok := f.list.Next()
 		if !ok {
 			if f.dry != nil {
@@ -322,7 +351,12 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 			continue
 		}
 		backoff = time.Second
-		f.push(t)
+		if !f.push(t, gen) {
+			// Picked before a Flush: the programme has changed its mind.
+			closeTrack(t)
+			f.list.Unplayed([]Pick{pick})
+			continue
+		}
 		feed.Ready()
 	}
 }
@@ -369,17 +403,16 @@ func (f *FolderSource) Interrupted(t *Track) bool {
 	return true
 }
 
-// drain closes the tracks opened but never taken: they hold files or
-// encoders.
+// drain closes the tracks opened but never taken (they hold files or
+// encoders) and gives their picks back, so a programme that saves its
+// queue keeps the requests that never played.
 func (f *FolderSource) drain() {
 	f.mu.Lock()
 	left := f.ready
 	f.ready = nil
 	f.stopped = true
 	f.mu.Unlock()
-	for _, t := range left {
-		closeTrack(t)
-	}
+	f.giveBack(left)
 }
 
 // resumeOffset is where in p's file the first track starts: the saved

@@ -280,3 +280,36 @@ func TestSkipCutsTheFolderTrack(t *testing.T) {
 		t.Fatalf("skipped track played %d of %d frames", aFrames, long)
 	}
 }
+
+// TestFlushDuringAnOpenGivesThatPickBack: a track picked before a Flush
+// and opened after it goes back to the programme instead of playing
+// ahead of what the programme now wants.
+func TestFlushDuringAnOpenGivesThatPickBack(t *testing.T) {
+	lib := folderFixture(t, 2)
+	prog := &recordingProgramme{back: make(chan struct{}, 4), picks: []Pick{{Library: lib, Rel: "a.mp3"}, {Library: lib, Rel: "b.mp3"}}}
+	opening, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	src := &FolderSource{Library: lib, Programme: prog, Preload: 1}
+	src.hooks.open = func(ctx context.Context, path string, offset int64) (*FrameReader, io.Closer, error) {
+		once.Do(func() { close(opening); <-release })
+		return OpenMP3At(path, offset)
+	}
+	ready := runFolder(t, src)
+	<-opening
+	src.Flush()
+	close(release)
+	select {
+	case <-prog.back:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pick opened across the flush was not given back")
+	}
+	prog.mu.Lock()
+	got := prog.unplayed
+	prog.mu.Unlock()
+	if len(got) != 1 || len(got[0]) != 1 || got[0][0].Rel != "a.mp3" {
+		t.Fatalf("given back %+v, want a.mp3 alone", got)
+	}
+	if up := waitUpcoming(t, src, ready, 1); up[0].Rel != "b.mp3" {
+		t.Fatalf("opened ahead after the flush: %s", up[0].Rel)
+	}
+}
