@@ -87,7 +87,7 @@ type PlaylistEntry struct {
 // UTF-8 is read as UTF-8 (.m3u8 always should be), and one that is not is
 // read in a legacy single-byte charset chosen for the whole file the way the
 // project reads ID3v1 tags and file names (decodeLegacy): Windows-1251 when
-// most letters look Cyrillic, else Latin-1. Lines end in LF, CRLF or CR.
+// most letters look Cyrillic, else Latin-1 as Windows-1252. Lines end in LF, CRLF or CR.
 //
 // M3U: blank lines and lines starting with '#' are skipped, except
 // #EXTINF:<seconds>[ attributes],<title>, whose title and length apply to the
