@@ -35,6 +35,10 @@ type SourceInfo struct {
 	// keeps the whole ICY title in "title" for such sources, and widgets
 	// that join artist and title would show the artist twice.
 	Artist string
+	// Show names the scheduled show on the air and NextShow the next one,
+	// with NextShowStart (RFC 3339) when it begins; not Icecast's, and
+	// omitted when empty, so its widgets are not confused.
+	Show, NextShow, NextShowStart string
 }
 
 // Icecast's __format_time layouts: RFC 1123-like with a numeric zone, and
@@ -130,6 +134,8 @@ func appendSource(dst []byte, src *SourceInfo) []byte {
 	dst = num(dst, "listeners", src.Listeners)
 	dst = appendStringKey(dst, "listenurl", src.ListenURL, comma)
 	comma = true
+	dst = str(dst, "next_show", src.NextShow)
+	dst = str(dst, "next_show_start", src.NextShowStart)
 	if src.SampleRate > 0 {
 		dst = num(dst, "samplerate", src.SampleRate)
 	}
@@ -141,6 +147,7 @@ func appendSource(dst []byte, src *SourceInfo) []byte {
 	}
 	dst = appendStringKey(dst, "server_type", typ, true)
 	dst = str(dst, "server_url", src.ServerURL)
+	dst = str(dst, "show", src.Show)
 	if !src.StreamStart.IsZero() {
 		dst = appendTimeKeys(dst, "stream_start", src.StreamStart, true)
 	}

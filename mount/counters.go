@@ -30,6 +30,42 @@ type Stats struct {
 	AvgDelay      time.Duration
 	MaxDelay      time.Duration
 	StreamStarted time.Time
+	// ListenTime is the time listeners spent on the station: the ended
+	// stays in full and the connected listeners' so far. A listener moved
+	// away counts here until the move, then at its new station. It never
+	// goes down (a Prometheus counter).
+	ListenTime time.Duration
+	// SessionLengths are the connections that ended here, by how long
+	// they lasted (from connect to close, across moves).
+	SessionLengths SessionHistogram
+}
+
+// SessionBounds are the upper bounds of SessionHistogram's buckets, fit
+// for radio: from a listener who tuned in and left to one who stayed all
+// day. A fresh array each call.
+func SessionBounds() [11]time.Duration {
+	return [...]time.Duration{
+		10 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+		time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 24 * time.Hour,
+	}
+}
+
+// SessionHistogram counts ended sessions by length. Counts[i] are those
+// no longer than SessionBounds()[i] and longer than the bound before (not
+// cumulative); Counts[len(bounds)] are the longer ones. Sum is their total
+// length.
+type SessionHistogram struct {
+	Counts [12]uint64
+	Sum    time.Duration
+}
+
+// Count is the number of sessions counted.
+func (h *SessionHistogram) Count() uint64 {
+	var n uint64
+	for _, c := range h.Counts {
+		n += c
+	}
+	return n
 }
 
 // counters are the running totals behind Stats, updated without locks by
@@ -47,6 +83,31 @@ type counters struct {
 	timeouts  atomic.Uint64
 	panics    atomic.Uint64
 	played    atomic.Int64 // audio released, in nanoseconds
+	// listened is the time listeners that left (or moved away) spent
+	// here, in nanoseconds; sessions holds the ended connections' lengths.
+	listened    atomic.Int64
+	sessionLens [12]atomic.Uint64
+	sessionSum  atomic.Int64
+}
+
+// ended counts a listener out: its connection lasted length, of which it
+// spent stay here.
+func (c *counters) ended(length, stay time.Duration) {
+	c.listened.Add(int64(stay))
+	c.sessionSum.Add(int64(length))
+	bounds := SessionBounds()
+	i := 0
+	for i < len(bounds) && length > bounds[i] {
+		i++
+	}
+	c.sessionLens[i].Add(1)
+}
+
+// arrive counts in a listener moved here: a listener more, no new session.
+func (c *counters) arrive() {
+	n := c.listeners.Add(1)
+	for p := c.peak.Load(); n > p && !c.peak.CompareAndSwap(p, n); p = c.peak.Load() {
+	}
 }
 
 // join counts a listener in and raises the peak.
@@ -67,6 +128,11 @@ func (c *counters) absorb(o *counters) {
 	c.timeouts.Add(o.timeouts.Load())
 	c.panics.Add(o.panics.Load())
 	c.played.Add(o.played.Load())
+	c.listened.Add(o.listened.Load())
+	c.sessionSum.Add(o.sessionSum.Load())
+	for i := range c.sessionLens {
+		c.sessionLens[i].Add(o.sessionLens[i].Load())
+	}
 }
 
 // tally adds up Stats over one or more stations.
@@ -74,6 +140,9 @@ type tally struct {
 	Stats
 	delaySum time.Duration
 	delays   int
+	// now is when the connected listeners' time is taken (ListenTime);
+	// zero leaves it out.
+	now time.Time
 }
 
 // audience sets the listener figures from c.
@@ -92,13 +161,21 @@ func (t *tally) totals(c *counters) {
 	t.TimeoutDrops += c.timeouts.Load()
 	t.Panics += c.panics.Load()
 	t.AudioPlayed += time.Duration(c.played.Load())
+	t.ListenTime += time.Duration(c.listened.Load())
+	t.SessionLengths.Sum += time.Duration(c.sessionSum.Load())
+	for i := range c.sessionLens {
+		t.SessionLengths.Counts[i] += c.sessionLens[i].Load()
+	}
 }
 
 // listener adds a connected listener: what it has been sent so far and
 // how far behind it is.
 func (t *tally) listener(l *listener) {
 	d := l.Delay()
-	t.BytesSent += uint64(l.sent.Load())
+	t.BytesSent += uint64(l.sent.Load() - l.counted)
+	if !t.now.IsZero() {
+		t.ListenTime += max(t.now.Sub(l.joined.Add(l.arrived)), 0)
+	}
 	t.delaySum += d
 	t.delays++
 	t.MaxDelay = max(t.MaxDelay, d)

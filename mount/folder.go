@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,6 +85,10 @@ type FolderSource struct {
 	// flushes counts Flush calls: a track picked before one and opened
 	// after it is given back, not queued.
 	flushes uint64
+	// opening is the pick being opened, if any: it plays after ready.
+	// openingGiven is set when a Flush gave it back meanwhile.
+	opening      *Pick
+	openingGiven bool
 }
 
 // errResumedAtEnd means a resume offset left no frame to play: the saved
@@ -194,8 +200,14 @@ func (f *FolderSource) Flush() {
 	dropped := f.ready
 	f.ready = nil
 	f.flushes++
+	// The pick being opened goes back too, after the others, so the
+	// programme gets them in the order it made them; Run closes it.
+	var opening *Pick
+	if f.opening != nil && !f.openingGiven {
+		opening, f.openingGiven = f.opening, true
+	}
 	f.mu.Unlock()
-	f.giveBack(dropped)
+	f.giveBack(dropped, opening)
 	f.wakeRun()
 	select { // a source that found nothing playable looks again now
 	case f.poke <- struct{}{}:
@@ -206,29 +218,57 @@ func (f *FolderSource) Flush() {
 // giveBack closes tracks that will not play and hands their picks back
 // to the programme, except the rest of an interrupted track, which is not
 // a pick of its own.
-func (f *FolderSource) giveBack(tracks []*Track) {
-	picks := make([]Pick, 0, len(tracks))
+func (f *FolderSource) giveBack(tracks []*Track, opening *Pick) {
+	picks := make([]Pick, 0, len(tracks)+1)
 	for _, t := range tracks {
 		if !t.resumed {
 			picks = append(picks, t.pick)
 		}
 		closeTrack(t)
 	}
+	if opening != nil {
+		picks = append(picks, *opening)
+	}
 	if len(picks) > 0 {
 		f.list.Unplayed(picks)
 	}
 }
 
-// Upcoming describes the tracks opened ahead, in the order they will play
-// (while the programme does not change its mind).
+// Upcoming describes the tracks opened ahead, in the order they will
+// play (while the programme does not change its mind), and last the one
+// being opened, titled from its pick or its file name (tags are read once
+// it is open).
 func (f *FolderSource) Upcoming() []*TrackInfo {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]*TrackInfo, len(f.ready))
+	out := make([]*TrackInfo, len(f.ready), len(f.ready)+1)
 	for i, t := range f.ready {
 		out[i] = t.Info
 	}
+	if p := f.opening; p != nil && !f.openingGiven {
+		info := &TrackInfo{Rel: p.Rel, Kind: p.Kind, Show: p.Show, Display: strings.TrimSuffix(path.Base(p.Rel), path.Ext(p.Rel))}
+		title := p.Title
+		if title == nil && p.Library != nil {
+			if t, ok := p.Library.ListedTitle(p.Rel); ok {
+				title = &t
+			}
+		}
+		if title != nil {
+			info.Artist, info.Title, info.Display = title.Artist, title.Title, title.Display
+		}
+		out = append(out, info)
+	}
 	return out
+}
+
+// setOpening records the pick being opened (nil: none); it returns
+// whether a Flush gave the previous one back meanwhile.
+func (f *FolderSource) setOpening(p *Pick) (given bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	given = f.openingGiven
+	f.opening, f.openingGiven = p, false
+	return given
 }
 
 func (f *FolderSource) wakeRun() {
@@ -331,7 +371,9 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 			}
 			continue
 		}
+		f.setOpening(&pick)
 		t, err := f.openWhenFree(ctx, path, pick, f.resumeOffset(pick))
+		given := f.setOpening(nil)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -354,7 +396,9 @@ func (f *FolderSource) Run(ctx context.Context, feed *Feed) {
 		if !f.push(t, gen) {
 			// Picked before a Flush: the programme has changed its mind.
 			closeTrack(t)
-			f.list.Unplayed([]Pick{pick})
+			if !given {
+				f.list.Unplayed([]Pick{pick})
+			}
 			continue
 		}
 		feed.Ready()
@@ -412,7 +456,7 @@ func (f *FolderSource) drain() {
 	f.ready = nil
 	f.stopped = true
 	f.mu.Unlock()
-	f.giveBack(left)
+	f.giveBack(left, nil)
 }
 
 // resumeOffset is where in p's file the first track starts: the saved

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"time"
+	"unique"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
 )
@@ -25,9 +26,19 @@ type JoinRequest struct {
 	Metaint   int
 	Remote    string
 	UserAgent string
+	// ID names the listener in ListListeners and to KickListener. The
+	// caller keeps it unique among its listeners (the server uses its
+	// connection number, as Icecast does); 0 is allowed, and such a
+	// listener cannot be kicked by ID.
+	ID uint64
 	// OnLeave, if not nil, runs once when the station has closed Conn,
 	// whatever the outcome, also when Join fails.
 	OnLeave func()
+	// OnEnd, if not nil, runs once when a listener that joined (Join
+	// returned nil) is closed, just before OnLeave, with the listener as
+	// it ended (BytesSent of the whole connection, across moves) and the
+	// time it ended: for access logs.
+	OnEnd func(info ListenerInfo, ended time.Time)
 	// NoAudio, if not nil, gives the complete reply sent instead of Head
 	// when the listener is refused for want of audio (ErrNoAudio: a
 	// private station whose files all fail); called only then. Nil: a
@@ -79,11 +90,12 @@ func (s *Station) Join(req JoinRequest) (err error) {
 	}
 	sh := s.shards[s.nextShard.Add(1)%uint64(len(s.shards))]
 	settled = true
+	delay := l.joinDelay // l is the shard's once added (a move changes it)
 	if !sh.add(l) {
 		s.drop(l, ErrStopped)
 		return ErrStopped
 	}
-	s.log.Debug("listener connected", "remote", req.Remote, "user_agent", req.UserAgent, "delay", l.joinDelay)
+	s.log.Debug("listener connected", "remote", req.Remote, "user_agent", req.UserAgent, "delay", delay)
 	return nil
 }
 
@@ -132,7 +144,10 @@ func (s *Station) newListener(req *JoinRequest, now time.Time) *listener {
 	l := &listener{
 		head: req.Head, blk: blk, off: off, icy: icy.NewInterleave(req.Metaint),
 		joined: now, lastProgress: now, joinDelay: delay,
-		Remote: req.Remote, onLeave: req.OnLeave,
+		Remote: req.Remote, onLeave: req.OnLeave, onEnd: req.OnEnd, id: req.ID,
+	}
+	if req.UserAgent != "" {
+		l.ua = unique.Make(req.UserAgent)
 	}
 	if blk != nil && off < len(blk.Data) {
 		l.joinDelay = now.Sub(blk.Due.Add(time.Duration(frameIndex(blk, off)) * blk.FrameDur))
@@ -152,7 +167,8 @@ func frameIndex(b *Block, off int) int {
 // drop closes a listener that never reached a shard or the writers (a
 // failed join), adding what it was sent to the total, and counts it out.
 func (s *Station) drop(l *listener, err error) {
-	s.count.bytesSent.Add(uint64(l.sent.Load()))
+	s.retire(l)
+	l.onEnd = nil // it never joined: no session to tell about
 	s.leave(l, err)
 }
 
@@ -161,7 +177,9 @@ func (s *Station) drop(l *listener, err error) {
 // writers, where Stats counted it until then: no Stats call sees its bytes
 // twice or not at all. l is written no more; leave it after unlocking.
 func (s *Station) retire(l *listener) {
-	s.count.bytesSent.Add(uint64(l.sent.Load()))
+	sent := l.sent.Load()
+	s.count.bytesSent.Add(uint64(sent - l.counted))
+	l.counted = sent
 }
 
 // leave closes a listener whose bytes are already in the total and counts
@@ -169,6 +187,8 @@ func (s *Station) retire(l *listener) {
 // closed and counted out.
 func (s *Station) leave(l *listener, err error) {
 	l.sock.close()
+	now := s.clock.Now()
+	s.count.ended(now.Sub(l.joined), now.Sub(l.joined.Add(l.arrived)))
 	switch {
 	case errors.Is(err, errFellBehind):
 		s.count.slow.Add(1)
@@ -183,6 +203,9 @@ func (s *Station) leave(l *listener, err error) {
 	}
 	if s.count.listeners.Add(-1) == 0 && s.stopWhenEmpty {
 		s.emptyOnce.Do(func() { close(s.empty) })
+	}
+	if l.onEnd != nil {
+		l.onEnd(l.info(), now)
 	}
 	if l.onLeave != nil {
 		l.onLeave()
@@ -237,6 +260,9 @@ func (s *Station) write(conn net.Conn, l *listener) error {
 	defer check.Stop()
 	for {
 		wake := s.published.wait()
+		if l.kicked.Load() {
+			return errKicked
+		}
 		if l.blk == nil {
 			l.blk = s.ring.Head()
 		}

@@ -3,9 +3,11 @@ package mount
 import (
 	"errors"
 	"net"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unique"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
 )
@@ -36,7 +38,23 @@ type listener struct {
 	lastProgress time.Time
 	joinDelay    time.Duration
 	delay        atomic.Int64 // nanoseconds behind live, for status pages
-	sent         atomic.Int64
+	sent         atomic.Int64 // bytes of the whole connection, across moves
+	// counted is the part of sent some station's BytesSent already holds
+	// (a station it left by a move); under the station's mu.
+	counted int64
+	// arrived is when it came to its station, as time since joined (a
+	// move restarts it), for the station's listening time.
+	arrived time.Duration
+
+	// id names the listener to admin requests (JoinRequest.ID); ua is its
+	// User-Agent, interned: listeners of one player share the string.
+	id uint64
+	ua unique.Handle[string]
+	// kicked and moveTo are admin requests the shard (or writer) carries
+	// out on its next round: drop it, or move it to another station.
+	kicked atomic.Bool
+	moveTo atomic.Pointer[Station]
+	onEnd  func(ListenerInfo, time.Time)
 
 	Remote string
 }
@@ -104,6 +122,11 @@ var (
 	// errHungUp: the client closed its side while nothing was written to
 	// it (an idle station); a write would have found it out too.
 	errHungUp = errors.New("client hung up")
+	// errKicked: an admin asked for the listener to go (KickListener).
+	errKicked = errors.New("removed by an admin")
+	// errMoved marks a listener leaving its shard for another station's
+	// (MoveListeners); it is not closed.
+	errMoved = errors.New("moved to another station")
 )
 
 // flush writes everything the listener has not yet got, up to flushLimit,
@@ -131,7 +154,12 @@ func (l *listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Durat
 	if l.blk != nil && r.Fell(l.blk) {
 		return errFellBehind
 	}
-	segs := l.plan(sc)
+	budget := flushLimit
+	if l.moveTo.Load() != nil {
+		// A move waits for a frame boundary: write up to it, no further.
+		budget = l.frameRest()
+	}
+	segs := l.planUpTo(sc, budget)
 	if len(segs) == 0 {
 		l.lastProgress = now
 		l.updateDelay(now)
@@ -165,9 +193,12 @@ func (l *listener) flush(r *Ring, sc *scratch, now time.Time, timeout time.Durat
 
 // plan lists the pieces of the next write without changing the listener
 // (only sc, which keeps the room the list needed).
-func (l *listener) plan(sc *scratch) []seg {
+func (l *listener) plan(sc *scratch) []seg { return l.planUpTo(sc, flushLimit) }
+
+// planUpTo is plan with at most budget bytes of audio; the head and an
+// unfinished metadata block go out whatever the budget.
+func (l *listener) planUpTo(sc *scratch, budget int) []seg {
 	segs := sc.segs[:0]
-	budget := flushLimit
 	if len(l.head) > 0 {
 		segs = append(segs, seg{b: l.head, kind: segHead})
 	}
@@ -236,6 +267,39 @@ func (l *listener) commit(segs []seg, n int) {
 	}
 }
 
+// frameRest is how many audio bytes are left of the frame the cursor is
+// in: 0 on a frame boundary (or before the first block).
+func (l *listener) frameRest() int {
+	b := l.blk
+	if b == nil || l.off >= len(b.Data) {
+		return 0
+	}
+	i, found := slices.BinarySearch(b.Frames, int32(l.off))
+	switch {
+	case found:
+		return 0
+	case i < len(b.Frames):
+		return int(b.Frames[i]) - l.off
+	}
+	return len(b.Data) - l.off
+}
+
+// movable reports whether the listener may change rings now: its head is
+// out, no metadata block is half sent, and its cursor is on a frame
+// boundary, so the other station's frames follow whole ones.
+func (l *listener) movable() bool {
+	return len(l.head) == 0 && l.icy.Remaining() == nil && l.frameRest() == 0
+}
+
+// info describes the listener; sent may be read from any goroutine.
+func (l *listener) info() ListenerInfo {
+	info := ListenerInfo{ID: l.id, Remote: l.Remote, Connected: l.joined, BytesSent: l.sent.Load()}
+	if l.ua != (unique.Handle[string]{}) {
+		info.UserAgent = l.ua.Value()
+	}
+	return info
+}
+
 func (l *listener) updateDelay(now time.Time) {
 	d := l.joinDelay
 	if l.blk != nil && l.off < len(l.blk.Data) {
@@ -250,5 +314,5 @@ func (l *listener) updateDelay(now time.Time) {
 func isDisconnect(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, errFellBehind) || errors.Is(err, errWriteTimeout) || errors.Is(err, errShutdown) ||
-		errors.Is(err, errHungUp)
+		errors.Is(err, errHungUp) || errors.Is(err, errKicked)
 }

@@ -57,6 +57,9 @@ type Mountpoint struct {
 	Programme func(music *OrderProgramme) Programme
 	// Level, if set, is every folder source's FolderSource.Level.
 	Level func(path string) Level
+	// Scanned, if set, is called after every scan of the folder that
+	// changed it (and after the first), from the scanning goroutine.
+	Scanned func()
 	// RescanInterval rescans the folder periodically (0: only on Reload).
 	RescanInterval time.Duration
 	// StatePath, if set, keeps the radio position across restarts.
@@ -82,6 +85,7 @@ type Mountpoint struct {
 	folder     *FolderSource           // the radio station's source
 	scans      broadcast               // fired after every scan
 	lastScanOK atomic.Bool
+	scanCount  atomic.Int64
 
 	// Individual mode: the private stations running (and their sources,
 	// to poke after a rescan), and the route's counters: its listeners and
@@ -175,6 +179,15 @@ func (m *Mountpoint) Flush() {
 	}
 }
 
+// Playing is the radio station's folder track on the live edge (see
+// Station.Playing); nil in individual mode.
+func (m *Mountpoint) Playing() *TrackInfo {
+	if m.folder == nil {
+		return nil
+	}
+	return m.radio.Playing()
+}
+
 // Upcoming lists the radio station's folder tracks opened ahead, in the
 // order they will play; nil in individual mode.
 func (m *Mountpoint) Upcoming() []*TrackInfo {
@@ -218,6 +231,9 @@ func (m *Mountpoint) scan() (playlist.ScanResult, error) {
 	res, err := m.Library.Scan()
 	m.lastScanOK.Store(err == nil && res.Tracks > 0)
 	m.scans.fire()
+	if m.Scanned != nil && (res.Changed || m.scanCount.Add(1) == 1) {
+		m.Scanned()
+	}
 	if err != nil {
 		m.Logger.Warn("station has nothing to play yet", "route", m.Route, "dir", m.Library.Dir(), "reason", err.Error())
 	} else if res.Changed {
@@ -595,7 +611,7 @@ func (m *Mountpoint) Stats() Stats {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var t tally
+	t := tally{now: m.Station.withDefaults().Clock.Now()}
 	t.audience(&m.count)
 	t.totals(&m.count)
 	for st := range m.private {

@@ -2,6 +2,7 @@ package mount
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -135,23 +136,42 @@ func (sh *shard) writeAll(sc *scratch, check bool) {
 	now := st.clock.Now()
 	dead := 0
 	for _, l := range ls {
+		if l.kicked.Load() {
+			l.dropErr = errKicked
+			dead++
+			continue
+		}
+		moving := l.moveTo.Load() != nil
+		if moving && l.movable() {
+			l.dropErr = errMoved
+			dead++
+			continue
+		}
 		if err := l.flush(st.ring, sc, now, st.cfg.WriteTimeout, check); err != nil {
 			l.dropErr = err
+			dead++
+		} else if moving && l.movable() { // the flush reached the frame boundary
+			l.dropErr = errMoved
 			dead++
 		}
 	}
 	if dead == 0 {
 		return
 	}
+	var moved []*listener
 	// Out of the shard and into the total in one step (see retire), then
 	// closed.
 	st.mu.Lock()
 	sh.mu.Lock()
 	kept := sh.listeners[:0]
 	for _, l := range sh.listeners {
-		if l.dropErr == nil {
+		switch {
+		case l.dropErr == nil:
 			kept = append(kept, l)
-		} else {
+		case errors.Is(l.dropErr, errMoved):
+			st.retire(l)
+			moved = append(moved, l)
+		default:
 			st.retire(l)
 			sh.leaving = append(sh.leaving, l)
 		}
@@ -160,8 +180,15 @@ func (sh *shard) writeAll(sc *scratch, check bool) {
 	sh.listeners = kept
 	sh.mu.Unlock()
 	st.mu.Unlock()
+	// Moved listeners go to their new station with no lock of this one
+	// held: two stations moving listeners to each other cannot deadlock.
+	for _, l := range moved {
+		l.dropErr = nil
+		st.depart(l, now)
+		l.moveTo.Swap(nil).arrive(l, now)
+	}
 	sh.closeLeaving()
-	if st.log.Enabled(context.Background(), slog.LevelDebug) {
-		st.log.Debug("listeners dropped", "count", dead)
+	if dropped := dead - len(moved); dropped > 0 && st.log.Enabled(context.Background(), slog.LevelDebug) {
+		st.log.Debug("listeners dropped", "count", dropped)
 	}
 }

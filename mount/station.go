@@ -291,6 +291,11 @@ func (s *Station) Skip() *TrackInfo {
 	return t
 }
 
+// Playing is the folder track on the live edge, which listeners hear one
+// burst delay later (NowPlaying); nil while another source or nothing
+// plays.
+func (s *Station) Playing() *TrackInfo { return s.onAir.Load() }
+
 // take returns a ready track of the first of the first n sources that has
 // one, and that source's index.
 func (s *Station) take(n int) (*Track, int) {
@@ -638,7 +643,7 @@ func (s *Station) Listeners() int { return int(s.count.listeners.Load()) }
 
 // Stats returns the station's counters.
 func (s *Station) Stats() Stats {
-	var t tally
+	t := tally{now: s.clock.Now()}
 	t.audience(&s.count)
 	s.tally(&t)
 	if p := s.started.Load(); p != nil {

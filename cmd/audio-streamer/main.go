@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -23,6 +24,7 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/internal/server"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 )
 
 func main() {
@@ -114,17 +116,33 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	for i, st := range stations {
 		views[i] = st
 	}
+	var accessLog *server.AccessLog
+	if cfg.AccessLog != "" {
+		if accessLog, err = server.OpenAccessLog(cfg.AccessLog, os.Stdout); err != nil {
+			log.Error("cannot open the access log", "path", cfg.AccessLog, "error", err)
+			stopStations()
+			return 1
+		}
+		defer accessLog.Close()
+	}
 	srv := &server.Server{
 		Stations: views, AdminToken: cfg.AdminToken, MaxListeners: cfg.MaxListeners,
 		MaxConnsPerIP: cfg.MaxConnsPerIP, HeaderTimeout: cfg.HeaderTimeout, ServerID: "audio-streamer",
 		Admin: cfg.Admin, Location: cfg.Location, Logger: log, Reporter: rep,
 		TLSListener: tlsLn, TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey,
-		ShoutcastMount: cfg.ShoutcastMount,
+		ShoutcastMount: cfg.ShoutcastMount, AccessLog: accessLog, TrustedProxies: cfg.TrustedProxies,
+		Branding: web.Branding{Name: cfg.ServerName, Description: cfg.ServerDescription, Accent: cfg.AccentColor,
+			HideListeners: !cfg.ShowListeners},
+		LogoFile: cfg.Logo,
+	}
+	if cfg.PublicURL != "" {
+		// config checked it: an http(s) URL with a host and at most a path.
+		srv.PublicURL, _ = url.Parse(cfg.PublicURL)
 	}
 	// SIGHUP stays handled until run returns: a reload while the stations
 	// stop must not kill the process.
 	hupCtx, stopHangups := context.WithCancel(context.Background())
-	reloads := reloadOnHangup(hupCtx, stations, log)
+	reloads := reloadOnHangup(hupCtx, stations, accessLog, log)
 	defer func() { stopHangups(); <-reloads }()
 
 	log.Info("audio-streamer listening", "addr", ln.Addr().String(), "stations", len(stations))
@@ -236,10 +254,11 @@ func notifyWhenReady(ctx context.Context, stations []*station.Station, env func(
 	}
 }
 
-// reloadOnHangup rescans every station on SIGHUP until ctx ends; the
-// returned channel is closed when it has stopped (and SIGHUP has its
-// default action again).
-func reloadOnHangup(ctx context.Context, stations []*station.Station, log *slog.Logger) <-chan struct{} {
+// reloadOnHangup rescans every station and reopens the access log file
+// (after logrotate moved it) on SIGHUP until ctx ends; the returned
+// channel is closed when it has stopped (and SIGHUP has its default
+// action again).
+func reloadOnHangup(ctx context.Context, stations []*station.Station, accessLog *server.AccessLog, log *slog.Logger) <-chan struct{} {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -253,6 +272,9 @@ func reloadOnHangup(ctx context.Context, stations []*station.Station, log *slog.
 			case <-hup:
 				for _, st := range stations {
 					st.Reload() //nolint:errcheck // each station logs its own scan result
+				}
+				if err := accessLog.Reopen(); err != nil {
+					log.Warn("cannot reopen the access log", "error", err)
 				}
 				log.Info("playlists reloaded (SIGHUP)")
 			}

@@ -11,6 +11,7 @@ package config
 
 import (
 	"log/slog"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -47,6 +48,9 @@ type Config struct {
 	StateDir         string        `toml:"state_dir"`          // "" keeps no resume state
 	FFmpegPath       string        `toml:"ffmpeg_path"`
 	AdminToken       string        `toml:"admin_token"` // guards the admin endpoints
+	// AccessLog is where a line per finished listener session goes: ""
+	// nowhere, "-" standard output, else a file appended to.
+	AccessLog string `toml:"access_log"`
 	// SourcePassword is the default of Station.SourcePassword; "" takes no
 	// live sources. SourceTimeout is the default of Station.SourceTimeout.
 	SourcePassword string        `toml:"source_password"`
@@ -65,6 +69,13 @@ type Config struct {
 	// MaxEncoders caps the ffmpeg processes of all stations together (WAV
 	// and other transcoded files, converted live streams); 0 = unlimited.
 	MaxEncoders int `toml:"max_encoders"`
+	// TrustedProxies are the reverse proxies whose forwarded headers
+	// (X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host)
+	// the server believes; empty: none.
+	TrustedProxies []netip.Prefix `toml:"trusted_proxies"`
+	// PublicURL, if set, starts every URL the server writes:
+	// http(s)://host[:port][/prefix], without a trailing slash.
+	PublicURL string `toml:"public_url"`
 	// TLSCert, TLSKey and TLSPort are all set (HTTPS on TLSPort) or all empty.
 	TLSCert     string     `toml:"tls_cert"`
 	TLSKey      string     `toml:"tls_key"`
@@ -77,6 +88,16 @@ type Config struct {
 	// name ("Europe/Berlin", "UTC") or "Local", the machine's zone. Load
 	// copies it into those slots' ScheduleSlot.Zone.
 	Timezone string `toml:"timezone"`
+
+	// The listener page's branding: ServerName ("" = "audio-streamer")
+	// and ServerDescription head it, Logo is an image file shown beside
+	// them ("" = none), AccentColor is "#rrggbb" in lower case ("" = the
+	// page's own), ShowListeners shows listener counts.
+	ServerName        string `toml:"server_name"`
+	ServerDescription string `toml:"server_description"`
+	Logo              string `toml:"logo"`
+	AccentColor       string `toml:"accent_color"`
+	ShowListeners     bool   `toml:"show_listeners"`
 	// Stations are the streams served, in order of definition; Load always
 	// returns "/" (first unless the file places it) and unique, normalised routes.
 	Stations []Station `toml:"station"`
@@ -96,6 +117,7 @@ type Station struct {
 	Genre           string      `toml:"genre"`
 	URL             string      `toml:"url"`
 	Public          bool        `toml:"public"` // icy-pub
+	Image           string      `toml:"image"`  // picture file for the listener page; "" = a generated one
 	Mode            Mode        `toml:"mode"`
 	Shuffle         bool        `toml:"shuffle"`
 	Burst           Burst       `toml:"burst"`

@@ -775,6 +775,10 @@ func TestEnvValues(t *testing.T) {
 		{"LOG_FORMAT=json", map[string]string{"LOG_FORMAT": "json"}, func(c *config.Config) bool { return c.LogFormat == "json" }},
 		{"BURST=2500ms", map[string]string{"BURST": "2500ms"}, func(c *config.Config) bool { return c.Burst.Duration == 2500*time.Millisecond }},
 		{"ADMIN_TOKEN", map[string]string{"ADMIN_TOKEN": "s3cret"}, func(c *config.Config) bool { return c.AdminToken == "s3cret" }},
+		{"ACCESS_LOG to a file", map[string]string{"ACCESS_LOG": "/var/log/audio-streamer/access.log"},
+			func(c *config.Config) bool { return c.AccessLog == "/var/log/audio-streamer/access.log" }},
+		{"ACCESS_LOG to stdout", map[string]string{"ACCESS_LOG": "-"}, func(c *config.Config) bool { return c.AccessLog == "-" }},
+		{"ACCESS_LOG unset", map[string]string{}, func(c *config.Config) bool { return c.AccessLog == "" }},
 		{"SENTRY_DSN and ENVIRONMENT", map[string]string{"SENTRY_DSN": "https://k@x/1", "ENVIRONMENT": "staging"},
 			func(c *config.Config) bool { return c.SentryDSN == "https://k@x/1" && c.Environment == "staging" }},
 		{"STATE_DIR", map[string]string{"STATE_DIR": "/var/lib/audio-streamer"}, func(c *config.Config) bool { return c.StateDir == "/var/lib/audio-streamer" }},
@@ -891,11 +895,11 @@ func TestUsage(t *testing.T) {
 // TestEnvNames pins the environment variables users and images set:
 // renaming one breaks deployments.
 func TestEnvNames(t *testing.T) {
-	want := []string{"ADMIN_TOKEN", "AUDIO_DIR", "AUDIO_STREAMER_CONFIG", "AUDIO_STREAM_ROUTES", "BITRATE",
+	want := []string{"ACCENT_COLOR", "ACCESS_LOG", "ADMIN_TOKEN", "AUDIO_DIR", "AUDIO_STREAMER_CONFIG", "AUDIO_STREAM_ROUTES", "BITRATE",
 		"BUFFER_SIZE", "BURST", "DIRECTORY_ROUTES", "ENVIRONMENT", "FFMPEG_PATH", "HEADER_TIMEOUT", "HOST",
 		"LOG_FORMAT", "LOG_LEVEL", "LOUDNESS", "MAX_CLIENTS", "MAX_CONNS_PER_IP", "MAX_ENCODERS", "MAX_LISTENERS", "MAX_PRELOAD_TRACKS",
-		"MAX_PRIVATE_STREAMS", "PORT", "PUBLISH_INTERVAL", "RESCAN_INTERVAL", "SENTRY_DSN", "SERVER_ADMIN", "SERVER_LOCATION",
-		"SHOUTCAST_MOUNT", "SHUFFLE", "SOURCE_PASSWORD", "SOURCE_TIMEOUT", "STATE_DIR", "STREAM_MODE", "TIMEZONE", "TLS_CERT", "TLS_KEY", "TLS_PORT", "TRIM_SILENCE", "WRITE_TIMEOUT"}
+		"MAX_PRIVATE_STREAMS", "PORT", "PUBLIC_URL", "PUBLISH_INTERVAL", "RESCAN_INTERVAL", "SENTRY_DSN", "SERVER_ADMIN", "SERVER_DESCRIPTION", "SERVER_LOCATION",
+		"SERVER_LOGO", "SERVER_NAME", "SHOUTCAST_MOUNT", "SHOW_LISTENERS", "SHUFFLE", "SOURCE_PASSWORD", "SOURCE_TIMEOUT", "STATE_DIR", "STREAM_MODE", "TIMEZONE", "TLS_CERT", "TLS_KEY", "TLS_PORT", "TRIM_SILENCE", "TRUSTED_PROXIES", "WRITE_TIMEOUT"}
 	if got := config.EnvNames(); !slices.Equal(got, want) {
 		t.Errorf("EnvNames() = %q\nwant %q", got, want)
 	}
@@ -978,5 +982,40 @@ func TestImageDefaults(t *testing.T) {
 	_, err = config.Load(nil, envOf(with(map[string]string{"IMAGE_DEFAULT_DIRECTORY_ROUTES": "{"})))
 	if err == nil || !strings.Contains(err.Error(), "IMAGE_DEFAULT_DIRECTORY_ROUTES from env") {
 		t.Errorf("bad image default routes: err = %v, want it to name IMAGE_DEFAULT_DIRECTORY_ROUTES", err)
+	}
+}
+
+// TestBranding checks the listener page's settings: from the file, the
+// environment and flags, the colour checked, and the defaults.
+func TestBranding(t *testing.T) {
+	d := config.Defaults()
+	if d.ServerName != "" || d.AccentColor != "" || d.Logo != "" || !d.ShowListeners {
+		t.Errorf("defaults: %+v", d)
+	}
+	path := writeTOML(t, `server_name = "Radio Ёлка"
+server_description = "Songs of the forest"
+logo = "/srv/logo.png"
+accent_color = "#1D4ED8"
+show_listeners = false
+
+[[station]]
+route = "/"
+image = "/srv/lounge.jpg"
+`)
+	c := mustLoad(t, []string{"--config", path}, nil)
+	if c.ServerName != "Radio Ёлка" || c.ServerDescription != "Songs of the forest" || c.Logo != "/srv/logo.png" ||
+		c.AccentColor != "#1d4ed8" || c.ShowListeners || c.Stations[0].Image != "/srv/lounge.jpg" {
+		t.Errorf("from the file: %+v, station %+v", c, c.Stations[0])
+	}
+	c = mustLoad(t, []string{"--accent-color", "#00aa55", "--show-listeners=false"},
+		map[string]string{"SERVER_NAME": "Env FM", "SERVER_LOGO": "/l.webp", "ACCENT_COLOR": "#ffffff"})
+	if c.ServerName != "Env FM" || c.Logo != "/l.webp" || c.AccentColor != "#00aa55" || c.ShowListeners {
+		t.Errorf("from env and flags: %+v", c)
+	}
+	for _, bad := range []string{`"red"`, `"#12345"`, `"#1234567"`, `"#12345g"`, `"1d4ed8"`, `7`} {
+		_, err := config.Load([]string{"--config", writeTOML(t, "accent_color = "+bad+"\n")}, func(string) (string, bool) { return "", false })
+		if err == nil || !strings.Contains(err.Error(), "#rrggbb") {
+			t.Errorf("accent_color = %s: error %v", bad, err)
+		}
 	}
 }

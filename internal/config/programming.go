@@ -173,6 +173,11 @@ func (l *loader) checkSchedule(sl *slot, f *document) error {
 		return &Error{Key: "station.schedule", Source: where.source, Line: where.line,
 			Reason: `a schedule needs a radio-mode station; this one is individual by stream_mode (set mode = "radio")`}
 	}
+	if st.Dir == "" {
+		where := sl.given["schedule"]
+		return &Error{Key: "station.schedule", Source: where.source, Line: where.line,
+			Reason: "a schedule needs the station's own dir, which plays between the shows; this station has none (live_only, or a relay or fallback without dir)"}
+	}
 	slots := make([]schedule.Slot, len(st.Schedule))
 	for j := range st.Schedule {
 		b := &st.Schedule[j]
@@ -254,8 +259,8 @@ func (sl *slot) checkJingles() error {
 		return errAt("station.jingle_interval", st.JingleInterval.String(), "jingle_interval together with jingles (jingles is not set)", at("jingle_interval"))
 	case st.Jingles != "" && st.JingleEvery == 0 && st.JingleInterval == 0:
 		return errAt("station.jingles", st.Jingles, "jingle_every or jingle_interval as well: jingles play after jingle_every tracks or once jingle_interval has passed; set one", at("jingles"))
-	case st.Jingles != "" && st.Dir == "" && !slices.ContainsFunc(st.Schedule, func(b ScheduleSlot) bool { return b.Plays != PlaysLive || b.Fallback != "" }):
-		return errAt("station.jingles", st.Jingles, "a station that plays tracks: jingles play between the tracks of a dir or of a schedule slot, and this station has neither", at("jingles"))
+	case st.Jingles != "" && st.Dir == "":
+		return errAt("station.jingles", st.Jingles, "a station with its own dir: jingles play between its tracks, and this station has none", at("jingles"))
 	}
 	return nil
 }

@@ -220,12 +220,6 @@ days = "sun"
 start = "12:00"
 end = "00:00"
 plays = "./live/"
-
-[[station]]
-route = "/dj"
-live_only = true
-source_password = "dj"
-schedule = [{days = "daily", start = "20:00", end = "21:00", plays = "live"}]
 `)
 	c := mustLoad(t, []string{"--config", file}, map[string]string{"HOME": home})
 	shows := station(t, c, "/shows")
@@ -269,21 +263,10 @@ schedule = [{days = "daily", start = "20:00", end = "21:00", plays = "live"}]
 		t.Errorf("LiveFallback(1) = %q, want the slot's fallback", f)
 	}
 
-	dj := station(t, c, "/dj")
-	wantDJ := []config.ScheduleSlot{{Days: "daily", Start: "20:00", End: "21:00", Zone: "Europe/Berlin", Plays: config.PlaysLive}}
-	if !reflect.DeepEqual(dj.Schedule, wantDJ) || dj.HasFolder() {
-		t.Errorf("live_only station: schedule %+v, folder %v; want %+v and no folder", dj.Schedule, dj.HasFolder(), wantDJ)
-	}
-	if f := dj.LiveFallback(0); f != "" {
-		t.Errorf("LiveFallback of a station without a folder = %q, want \"\"", f)
-	}
-	sched, err = dj.BuildSchedule()
-	if err != nil || sched.Default() != "" {
-		t.Errorf("BuildSchedule() = default %q, %v; want \"\" (nothing of its own plays outside the show)", sched.Default(), err)
-	}
 	// A Dir set after Load (main's demo folder) is what live slots fall back to.
-	dj.Dir = "/demo"
-	if f := dj.LiveFallback(0); f != "/demo" {
+	shows.Schedule[1].Fallback = ""
+	shows.Dir = "/demo"
+	if f := shows.LiveFallback(1); f != "/demo" {
 		t.Errorf("LiveFallback after Dir changed = %q, want /demo", f)
 	}
 }
@@ -409,8 +392,10 @@ func TestProgrammingErrors(t *testing.T) {
 			want: `config: station.jingle_interval: "1h0m0s" from PATH:3: expected jingle_interval together with jingles (jingles is not set)`, line: 3},
 		{name: "jingles without a rule", file: station + "jingles = \"/j\"\n",
 			want: `config: station.jingles: "/j" from PATH:3: expected jingle_every or jingle_interval as well: jingles play after jingle_every tracks or once jingle_interval has passed; set one`, line: 3},
-		{name: "jingles on a station without tracks", file: station + "live_only = true\njingles = \"/j\"\njingle_every = 2\n" + block(`days = "mon"`, `start = "07:00"`, `end = "08:00"`, `plays = "live"`),
-			want: `config: station.jingles: "/j" from PATH:4: expected a station that plays tracks: jingles play between the tracks of a dir or of a schedule slot, and this station has neither`, line: 4},
+		{name: "jingles on a station without tracks", file: station + "live_only = true\njingles = \"/j\"\njingle_every = 2\n",
+			want: `config: station.jingles: "/j" from PATH:4: expected a station with its own dir: jingles play between its tracks, and this station has none`, line: 4},
+		{name: "schedule on a station without a folder", file: station + "live_only = true\n" + block(`days = "mon"`, `start = "07:00"`, `end = "08:00"`, `plays = "live"`),
+			want: `config: station.schedule from PATH:4: a schedule needs the station's own dir, which plays between the shows; this station has none (live_only, or a relay or fallback without dir)`, line: 4},
 		// schedule values
 		{name: "bad days", file: station + block(`days = "mon-fry"`, `start = "07:00"`, `end = "08:00"`, `plays = "/m"`),
 			want: `config: station.schedule.days: "mon-fry" from PATH:4: expected days like "mon-fri", "sat,sun", "daily", "weekdays" or "weekends" (English names or their first three letters)`, line: 4},

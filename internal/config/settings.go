@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -52,15 +53,23 @@ func settings() []setting {
 		{key: "shoutcast_mount", flag: "shoutcast-mount", env: "SHOUTCAST_MOUNT", def: "/", kind: optionalRoute, usage: `station fed by SHOUTcast v1 source clients on port+1 (open when it has a source password); "" = off`},
 		{key: "admin", flag: "admin", env: "SERVER_ADMIN", def: "admin@localhost", kind: str, usage: "contact shown on the status page"},
 		{key: "location", flag: "location", env: "SERVER_LOCATION", def: "Earth", kind: str, usage: "location shown on the status page"},
+		{key: "server_name", flag: "server-name", env: "SERVER_NAME", kind: str, usage: `name at the top of the listener page (/web); empty = "audio-streamer"`},
+		{key: "server_description", flag: "server-description", env: "SERVER_DESCRIPTION", kind: str, usage: "line under the name on the listener page"},
+		{key: "logo", flag: "logo", env: "SERVER_LOGO", kind: path(true), usage: "JPEG, PNG, GIF or WebP shown beside the name on the listener page; empty = none"},
+		{key: "accent_color", flag: "accent-color", env: "ACCENT_COLOR", kind: color, usage: `accent colour of the listener page, "#rrggbb"; empty = the built-in orange`},
+		{key: "show_listeners", flag: "show-listeners", env: "SHOW_LISTENERS", def: "true", kind: boolean, usage: "show listener counts on the listener page"},
 		{key: "max_listeners", flag: "max-listeners", env: "MAX_LISTENERS", def: "0", kind: integer(0, math.MaxInt32), usage: "listener limit of the whole server, 0 = unlimited"},
 		{key: "max_private_streams", flag: "max-private-streams", env: "MAX_PRIVATE_STREAMS", def: "200", kind: integer(0, math.MaxInt32), usage: "private streams of all individual-mode stations together, 0 = unlimited"},
 		{key: "max_encoders", flag: "max-encoders", env: "MAX_ENCODERS", def: "16", kind: integer(0, math.MaxInt32), usage: "ffmpeg processes of all stations together, 0 = unlimited"},
 		{key: "max_conns_per_ip", flag: "max-conns-per-ip", env: "MAX_CONNS_PER_IP", def: "0", kind: integer(0, math.MaxInt32), usage: "stream connections per client address, 0 = unlimited"},
+		{key: "trusted_proxies", flag: "trusted-proxies", env: "TRUSTED_PROXIES", kind: prefixes, usage: `reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For, X-Real-IP, X-Forwarded-Proto and X-Forwarded-Host are believed; empty = none`},
+		{key: "public_url", flag: "public-url", env: "PUBLIC_URL", kind: publicURL, usage: `URL every playlist and status page names, like "https://radio.example.com" or "https://example.com/radio"; empty = from each request`},
 		{key: "tls_cert", flag: "tls-cert", env: "TLS_CERT", kind: path(true), usage: "PEM certificate (chain) for HTTPS on --tls-port"},
 		{key: "tls_key", flag: "tls-key", env: "TLS_KEY", kind: path(true), usage: "PEM private key for --tls-cert"},
 		{key: "tls_port", flag: "tls-port", env: "TLS_PORT", def: "0", kind: integer(0, 65535), usage: "HTTPS port, 0 = no HTTPS"},
 		{key: "sentry_dsn", flag: "sentry-dsn", env: "SENTRY_DSN", kind: str, usage: "Sentry DSN; empty disables error reporting"},
 		{key: "environment", env: "ENVIRONMENT", def: "production", kind: str, usage: "Sentry environment tag"},
+		{key: "access_log", flag: "access-log", env: "ACCESS_LOG", kind: path(true), usage: `where a line per finished listener session goes (Icecast's combined format): "" = nowhere, "-" = standard output, else a file (reopened on SIGHUP)`},
 		{key: "log_format", flag: "log-format", env: "LOG_FORMAT", def: "text", kind: word("text", "json"), usage: "log format: text or json"},
 		{key: "log_level", flag: "log-level", env: "LOG_LEVEL", def: "info", kind: logLevel, usage: "minimum log level: debug, info, warn or error"},
 		{key: "timezone", flag: "timezone", env: "TIMEZONE", def: "UTC", kind: zone, usage: `time zone of schedule slots without their own: an IANA name like "Europe/Berlin", or "Local" (the machine's zone)`},
@@ -74,6 +83,7 @@ func settings() []setting {
 		{station: true, key: "genre", def: "Various", kind: str},
 		{station: true, key: "url", kind: str},
 		{station: true, key: "public", kind: boolean},
+		{station: true, key: "image", kind: path(true)},                 // JPEG, PNG, GIF or WebP: the station's picture on the listener page, and the cover of tracks without one
 		{station: true, key: "mode", kind: word("radio", "individual")}, // default stream_mode
 		{station: true, key: "shuffle", flag: "shuffle", env: "SHUFFLE", def: "true", kind: boolean, usage: "default shuffle of stations"},
 		{station: true, key: "burst", kind: burst},                       // default: the top-level burst
@@ -223,6 +233,17 @@ func burst(v any, _ string) (any, error) {
 	return accept(b, ok && err == nil, burstExpected)
 }
 
+// color accepts "#rrggbb" (or "") and gives it in lower case: it goes
+// into the listener page's style as it is.
+func color(v any, _ string) (any, error) {
+	s, ok := asString(v)
+	s = strings.ToLower(strings.TrimSpace(s))
+	valid := s == "" || len(s) == 7 && s[0] == '#' && !strings.ContainsFunc(s[1:], func(c rune) bool {
+		return (c < '0' || c > '9') && (c < 'a' || c > 'f')
+	})
+	return accept(s, ok && valid, `a colour "#rrggbb", like "#c2410c"`)
+}
+
 // word accepts one of values in any case and gives it in lower case.
 func word(values ...string) kind {
 	expected := strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
@@ -296,6 +317,61 @@ func extensions(v any, _ string) (any, error) {
 		}
 	}
 	return accept(out, ok, `a list of file extensions like [".flac", ".ogg"]`)
+}
+
+// prefixes is a list of networks ("10.0.0.0/8", "2001:db8::/32") or single
+// addresses ("127.0.0.1" is 127.0.0.1/32): a TOML array of strings, or
+// comma-separated text from a flag or the environment. Empty: none.
+func prefixes(v any, _ string) (any, error) {
+	const expected = `a list of addresses or CIDR networks like ["127.0.0.1/32", "::1"]`
+	var items []string
+	switch v := v.(type) {
+	case []any:
+		for _, it := range v {
+			s, ok := it.(string)
+			if !ok {
+				return nil, errors.New(expected)
+			}
+			items = append(items, s)
+		}
+	case text:
+		for _, s := range strings.Split(string(v), ",") {
+			if strings.TrimSpace(s) != "" {
+				items = append(items, s)
+			}
+		}
+	default:
+		return nil, errors.New(expected)
+	}
+	var out []netip.Prefix
+	for _, s := range items {
+		s = strings.TrimSpace(s)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return nil, errors.New(expected)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// publicURL is an http:// or https:// URL with a host and at most a path
+// (the prefix a proxy serves the server under), or "" for none; a trailing
+// slash is dropped.
+func publicURL(v any, _ string) (any, error) {
+	s, ok := asString(v)
+	s = strings.TrimSpace(s)
+	if ok && s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	return accept(strings.TrimSuffix(s, "/"), ok && err == nil && (u.Scheme == "http" || u.Scheme == "https") &&
+		u.Host != "" && u.User == nil && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "",
+		`an http:// or https:// URL with at most a path, like "https://radio.example.com" or "https://example.com/radio"`)
 }
 
 // optionalRoute is a route, or "" for none.

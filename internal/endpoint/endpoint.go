@@ -18,6 +18,8 @@ const (
 	Readyz         = "/readyz"
 	Metrics        = "/metrics"
 	Web            = "/web"
+	Embed          = "/embed" // the small player for other sites
+	Art            = "/art"   // pictures: covers, station images, the logo
 	Events         = "/events"
 	ListenM3U      = "/listen.m3u"
 	ListenPLS      = "/listen.pls"
@@ -28,7 +30,23 @@ const (
 	// from source clients); AdminCGI is SHOUTcast's title update.
 	Admin         = "/admin"
 	AdminMetadata = Admin + "/metadata"
+	// Icecast's admin commands (admin credentials): statistics, the
+	// mounts and their listeners, removing and moving listeners, ending a
+	// live source.
+	AdminStats       = Admin + "/stats"
+	AdminListMounts  = Admin + "/listmounts"
+	AdminListClients = Admin + "/listclients"
+	AdminKillClient  = Admin + "/killclient"
+	AdminKillSource  = Admin + "/killsource"
+	AdminMoveClients = Admin + "/moveclients"
 	AdminCGI      = "/admin.cgi"
+	// API is the programme API (admin credentials): what a radio station
+	// plays next, requests and skip.
+	API          = "/api"
+	APIQueue     = API + "/queue"
+	APIQueueMove = APIQueue + "/move"
+	APISkip      = API + "/skip"
+	APISearch    = API + "/search"
 )
 
 // All returns every reserved path, a fresh slice each call so callers
@@ -37,7 +55,7 @@ func All() []string {
 	return []string{
 		Streams, NowPlaying, History, ReloadPlaylist, StatusJSON, StatusXSL,
 		Healthz, Readyz, Metrics, Web, Events, ListenM3U, ListenPLS, ListenXSPF,
-		Stream, DirectStream, Admin, AdminCGI,
+		Stream, DirectStream, Admin, AdminCGI, API, Embed, Art,
 	}
 }
 

@@ -83,7 +83,7 @@ const MinPeak = -144.0
 // FormatVersion identifies how an Analysis is obtained (filters, their
 // settings, Margin and MinSilence). Cached results of another version are
 // measured again.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Method names how this version measures: ffmpeg's ebur128 filter
 // (integrated loudness, 4× oversampled true peak; mono as dual mono) and
@@ -143,6 +143,10 @@ type Analysis struct {
 	// decodes that frame as a silent one and Delay is 0: frame times then
 	// come out one frame (26 ms at 44.1 kHz) late, which Margin absorbs.
 	Delay time.Duration `json:"delay,omitempty"`
+	// Channels is the number of channels of the file's audio (0: not
+	// known). A mono file that an encoder spreads over two channels is
+	// heard 3 dB quieter than measured (dual mono): see Upmixed.
+	Channels int `json:"channels,omitempty"`
 	// Silent marks a file with nothing to level or trim around: no block
 	// reaches the loudness gate, or every sample is below the threshold.
 	// Gain, Steps and Trim leave it unchanged.
@@ -156,6 +160,21 @@ type Analysis struct {
 	Version    int       `json:"version"`
 	MeasuredAt time.Time `json:"measured_at"`
 }
+
+// Upmixed is a as heard once an encoder has turned a mono file into
+// channels channels: ffmpeg spreads mono over two channels at −3 dB each,
+// so loudness and peak are 3 dB lower than the dual-mono measurement.
+func (a Analysis) Upmixed(channels int) Analysis {
+	if a.Channels == 1 && channels == 2 {
+		a.Integrated -= upmixDB
+		a.TruePeak -= upmixDB
+	}
+	return a
+}
+
+// upmixDB is the level of each channel when ffmpeg upmixes mono to stereo
+// (1/√2).
+const upmixDB = 3.0103
 
 // peakTolerance absorbs float rounding in peak + steps×StepDB (readings
 // have 0.1 dB resolution), so a peak landing exactly on the ceiling counts

@@ -150,6 +150,7 @@ type output struct {
 	inTruePeak            bool // after ebur128's "True peak:" heading
 	delay                 float64
 	durationUS            int64
+	channels              int  // of the first audio stream in the input dump
 	haveDuration, haveEnd bool // haveEnd: "progress=end" seen
 
 	// Silence events, in order: only the first pair (leading silence) and
@@ -198,6 +199,8 @@ func (o *output) logLine(line string) {
 		} else if v, ok := field(line, "silence_end: "); ok {
 			o.silenceEnd(v)
 		}
+	case o.channels == 0 && strings.HasPrefix(trimmed, "Stream #") && strings.Contains(trimmed, ": Audio: "):
+		o.channels = channelsOf(trimmed)
 	case strings.HasPrefix(trimmed, "Duration: "):
 		if v, ok := field(trimmed, "start: "); ok && !math.IsInf(v, 0) {
 			o.delay = v
@@ -234,6 +237,28 @@ func (o *output) silenceEnd(t float64) {
 		o.firstEnd = t
 	}
 	o.lastEnd = t
+}
+
+// channelsOf reads the channel layout of an input stream line:
+//
+//	Stream #0:0: Audio: pcm_u8 ([1][0][0][0] / 0x0001), 22050 Hz, mono, u8, 176 kb/s
+//
+// "mono" is 1, "stereo" 2, "N channels" N; other layouts (5.1, …) are
+// given as 0 (not needed: only mono is told apart).
+func channelsOf(line string) int {
+	for _, f := range strings.Split(line, ", ") {
+		switch f = strings.TrimSpace(f); {
+		case f == "mono":
+			return 1
+		case f == "stereo":
+			return 2
+		case strings.HasSuffix(f, " channels"):
+			if n, err := strconv.Atoi(strings.TrimSuffix(f, " channels")); err == nil {
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // field parses the number after key in line ("start: 0.025057,").
@@ -279,6 +304,7 @@ func (o *output) analysis(p Params) (Analysis, error) {
 		TruePeak:         max(o.truePeak, MinPeak),          // -inf for digital silence
 		Duration:         time.Duration(o.durationUS) * time.Microsecond,
 		Delay:            max(seconds(o.delay), 0),
+		Channels:         o.channels,
 		SilenceThreshold: p.SilenceThreshold,
 		Method:           Method,
 		Version:          FormatVersion,

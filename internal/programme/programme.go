@@ -1,9 +1,11 @@
 package programme
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -186,6 +188,9 @@ func New(opt Options) (*Programme, error) {
 	p.tally.jingleAt = p.clock.Now()
 	p.store = queueStore{path: opt.QueuePath, log: p.log}
 	p.queue = p.store.load(p.lib, p.maxQueue)
+	for i := range p.queue {
+		p.queue[i].rank = float64(i)
+	}
 	p.titles.lib = p.lib
 	return p, nil
 }
@@ -453,6 +458,7 @@ func (p *Programme) Unplayed(picks []mount.Pick) {
 	}
 	if len(requests) > 0 {
 		p.queue = append(requests, p.queue...)
+		slices.SortStableFunc(p.queue, func(a, b Entry) int { return cmp.Compare(a.rank, b.rank) })
 		p.changes++
 	}
 	for _, m := range order {

@@ -28,6 +28,10 @@ type Entry struct {
 	// Title is the display title when it was queued ("Artist - Title").
 	Title string    `json:"title"`
 	Added time.Time `json:"added"`
+
+	// rank orders requests: one picked and given back (Unplayed) goes
+	// back to its place among the others, not simply to the front.
+	rank float64
 }
 
 // Errors of the queue's methods.
@@ -58,7 +62,7 @@ func (p *Programme) Enqueue(rel string) (Entry, error) {
 		return Entry{}, fmt.Errorf("programme: %d requests: %w", p.maxQueue, ErrQueueFull)
 	}
 	before := p.changes
-	e := Entry{ID: p.newID(), Rel: rel, Title: title.Display, Added: now}
+	e := Entry{ID: p.newID(), Rel: rel, Title: title.Display, Added: now, rank: p.nextRank()}
 	first := len(p.queue) == 0
 	p.queue = append(p.queue, e)
 	p.changes++
@@ -72,6 +76,18 @@ func (p *Programme) Enqueue(rel string) (Entry, error) {
 		flush()
 	}
 	return e, nil
+}
+
+// nextRank is a rank after every request's so far. Called with mu held.
+func (p *Programme) nextRank() float64 {
+	r := float64(0)
+	for _, e := range p.queue {
+		r = max(r, e.rank+1)
+	}
+	for _, h := range p.outstanding {
+		r = max(r, h.entry.rank+1)
+	}
+	return r
 }
 
 // newID returns an ID no queued or outstanding request has.
@@ -130,7 +146,17 @@ func (p *Programme) Move(id string, to int) error {
 	}
 	before := p.changes
 	e := p.queue[i]
-	p.queue = slices.Insert(slices.Delete(p.queue, i, i+1), to, e)
+	p.queue = slices.Delete(p.queue, i, i+1)
+	switch { // a rank between the new neighbours'
+	case len(p.queue) == 0:
+	case to == 0:
+		e.rank = p.queue[0].rank - 1
+	case to == len(p.queue):
+		e.rank = p.queue[to-1].rank + 1
+	default:
+		e.rank = (p.queue[to-1].rank + p.queue[to].rank) / 2
+	}
+	p.queue = slices.Insert(p.queue, to, e)
 	p.changes++
 	save := p.saveLocked(before)
 	p.mu.Unlock()

@@ -43,7 +43,7 @@ func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 			return
 		}
 	} else {
-		fresh = ctx.RemoteIP().IsLoopback()
+		fresh = s.clientAddr(ctx).IsLoopback()
 	}
 	st, ok := s.routeArg(ctx)
 	if !ok {
@@ -64,7 +64,7 @@ func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 		}
 		results = append(results, r)
 	}
-	s.Logger.Info("playlists reloaded", "count", len(results), "scanned", scanned, "remote", ctx.RemoteIP().String())
+	s.Logger.Info("playlists reloaded", "count", len(results), "scanned", scanned, "remote", s.clientAddr(ctx).String())
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "message": msg, "results": results})
 }
 
@@ -116,13 +116,13 @@ func (r *rescanner) rescan(st Station, fresh bool, now func() time.Time) (reload
 // configured token only loopback clients are allowed.
 func (s *Server) admin(ctx *fasthttp.RequestCtx) bool {
 	if s.AdminToken == "" {
-		if ip := ctx.RemoteIP(); ip.IsLoopback() {
+		if s.clientAddr(ctx).IsLoopback() {
 			return true
 		}
 		jsonError(ctx, fasthttp.StatusForbidden, "admin endpoints are only open to localhost until admin_token is set")
 		return false
 	}
-	addr := ctx.RemoteIP().String()
+	addr := s.clientAddr(ctx).String()
 	if wait := s.authFails.LockedFor(addr, s.clock()); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		jsonError(ctx, fasthttp.StatusTooManyRequests, fmt.Sprintf("too many wrong admin tokens from %s; try again in %d s", addr, secs))

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,6 +17,7 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/relay"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/schedule"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
@@ -44,6 +47,21 @@ type stationJSON struct {
 	Source string      `json:"source"`
 	Live   *streamJSON `json:"live,omitempty"`  // the live or relayed stream on the air
 	Relay  *relayJSON  `json:"relay,omitempty"` // the relay's state, on the air or not
+	// Kind is why the current track plays: "" (music), "jingle", "request".
+	Kind string `json:"kind,omitempty"`
+	// Show and NextShow are the scheduled shows (a radio station with a
+	// schedule); NextUp is the next track when it is known.
+	Show     *schedule.Info `json:"show,omitempty"`
+	NextShow *schedule.Info `json:"next_show,omitempty"`
+	NextUp   *trackJSON     `json:"next_up,omitempty"`
+	// Art is the path from the server root of the picture the station
+	// shows now: the cover of the track listeners hear, else the
+	// station's image, else a generated one (art.go). It changes when the
+	// title does.
+	Art string `json:"art"`
+	// Position is the station's place in the configuration, 0 first:
+	// pages list stations in this order.
+	Position int `json:"position"`
 }
 
 // streamJSON is a live or relayed stream as its client announced it.
@@ -70,7 +88,7 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 	set := st.Profile()
 	stats := s.stats.get(st, now)
 	j := stationJSON{
-		Route: set.Route, URL: icy.URLFromHost(scheme, host, set.Route),
+		Route: set.Route, URL: s.streamURL(scheme, host, set.Route),
 		Name: set.Name, Description: set.Description, Genre: set.Genre, Mode: string(set.Mode),
 		Ready: st.Ready(), Listeners: stats.Listeners, Peak: stats.Peak, Sessions: stats.Sessions,
 		DelayS: round3(st.BurstDelay().Seconds()),
@@ -78,6 +96,7 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 	if stats.Listeners > 0 && stats.AvgDelay > 0 {
 		j.DelayS = round3(stats.AvgDelay.Seconds())
 	}
+	j.Art, j.Position = artPath(s.stationArt(st)), slices.Index(s.Stations, st)
 	j.OnAir = onAir(st)
 	air := st.OnAir()
 	j.Source = air.Source
@@ -89,7 +108,15 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 	if r := air.Relay; r != nil {
 		j.Relay = relayStatusJSON(r)
 	}
+	if prog := st.Programme(); prog != nil {
+		status := prog.Status()
+		j.Show, j.NextShow = status.Show, status.NextShow
+		if up := upcoming(st, status); len(up) > 0 {
+			j.NextUp = &up[0]
+		}
+	}
 	if t := nowPlaying(st); t != nil {
+		j.Kind = t.Kind
 		j.CurrentTrack, j.Title, j.Artist, j.File, j.Bitrate = t.Display, t.Title, t.Artist, path.Base(t.Rel), t.Bitrate
 		if j.Title == "" {
 			j.Title = t.Display
@@ -100,6 +127,18 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 		j.ElapsedS = round3(max(now.Sub(heard), 0).Seconds())
 	}
 	return j
+}
+
+// showName names a show for the status JSON: its name, else what it
+// plays; "" for the music between shows.
+func showName(in *schedule.Info) string {
+	if in == nil || in.Default {
+		return ""
+	}
+	if in.Name != "" {
+		return in.Name
+	}
+	return in.Plays
 }
 
 // onAir reports whether the station is playing to someone now: a radio
@@ -122,25 +161,6 @@ func nowPlaying(st Station) *mount.TrackInfo {
 }
 
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
-
-func scheme(ctx *fasthttp.RequestCtx) string {
-	if ctx.IsTLS() {
-		return "https"
-	}
-	return "http"
-}
-
-// host is the Host header for absolute URLs. HTTP/1.0 clients (old
-// players, Icecast relays' playlist fetches, scripts) may send none, and
-// "http:///route" helps nobody: then it is the address the client
-// reached us at, as Icecast falls back to its configured host and port.
-func host(ctx *fasthttp.RequestCtx) string {
-	h := ctx.Host()
-	if len(h) > 0 && isHostStart(h[0]) {
-		return string(h)
-	}
-	return ctx.LocalAddr().String()
-}
 
 // isHostStart reports whether c can begin a host[:port] (a reg-name,
 // IPv4 address or [IPv6]); icy.URLFromHost would cut a host that starts
@@ -174,7 +194,7 @@ func (s *Server) streams(ctx *fasthttp.RequestCtx) {
 	now := time.Now()
 	list := make([]stationJSON, 0, len(s.Stations))
 	for _, st := range s.sortedStations() {
-		list = append(list, s.describe(st, scheme(ctx), host(ctx), now))
+		list = append(list, s.describe(st, s.scheme(ctx), s.host(ctx), now))
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"status": "success", "message": "Available audio streams", "streams": list})
 }
@@ -207,12 +227,19 @@ func (s *Server) nowPlaying(ctx *fasthttp.RequestCtx) {
 	}
 	now := time.Now()
 	if st != nil {
-		d := s.describe(st, scheme(ctx), host(ctx), now)
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		d := s.describe(st, s.scheme(ctx), s.host(ctx), now)
+		resp := map[string]any{
 			"status": "success", "route": d.Route, "track": d.CurrentTrack, "title": d.Title, "artist": d.Artist,
 			"file": d.File, "listeners": d.Listeners, "started_at": d.StartedAt, "elapsed_s": d.ElapsedS,
 			"delay_s": d.DelayS, "ready": d.Ready, "on_air": d.OnAir, "history": historyJSON(st.History(), 10),
-		})
+		}
+		// Only where there is something to say, so the seed's shape stays.
+		for key, v := range map[string]any{"kind": d.Kind, "show": d.Show, "next_show": d.NextShow, "next_up": d.NextUp} {
+			if !reflect.ValueOf(v).IsZero() {
+				resp[key] = v
+			}
+		}
+		writeJSON(ctx, fasthttp.StatusOK, resp)
 		return
 	}
 	tracks := map[string]string{}
@@ -283,11 +310,18 @@ func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
 		stats := s.stats.get(st, now)
 		src := icy.SourceInfo{
 			Bitrate: set.Bitrate, Genre: set.Genre, ListenerPeak: stats.Peak, Listeners: stats.Listeners,
-			ListenURL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), ServerDescription: set.Description,
+			ListenURL: s.streamURL(s.scheme(ctx), s.host(ctx), set.Route), ServerDescription: set.Description,
 			ServerName: set.Name, ServerType: "audio/mpeg", ServerURL: set.URL, StreamStart: stats.StreamStarted,
 			// The configured format until a track says what is on the air;
 			// zero (omitted, as Icecast does) when neither knows.
 			Channels: set.Channels, SampleRate: set.SampleRate,
+		}
+		if prog := st.Programme(); prog != nil {
+			status := prog.Status()
+			src.Show = showName(status.Show)
+			if status.NextShow != nil {
+				src.NextShow, src.NextShowStart = showName(status.NextShow), status.NextShow.Start
+			}
 		}
 		if t := nowPlaying(st); t != nil {
 			src.Title, src.Artist = t.Display, t.Artist
@@ -298,9 +332,9 @@ func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
 		}
 		sources = append(sources, src)
 	}
-	h, _, err := net.SplitHostPort(host(ctx))
+	h, _, err := net.SplitHostPort(s.host(ctx))
 	if err != nil {
-		h = host(ctx)
+		h = s.host(ctx)
 	}
 	body := icy.StatusJSON(icy.ServerInfo{Admin: s.Admin, Host: h, Location: s.Location, ServerID: s.ServerID, Start: s.started}, sources)
 	ctx.SetContentType("application/json; charset=utf-8")
@@ -335,7 +369,7 @@ func (s *Server) playlistFile(ctx *fasthttp.RequestCtx, p string) bool {
 		return false
 	}
 	set := st.Profile()
-	e := icy.Entry{URL: icy.URLFromHost(scheme(ctx), host(ctx), set.Route), Name: set.Name, Description: set.Description,
+	e := icy.Entry{URL: s.streamURL(s.scheme(ctx), s.host(ctx), set.Route), Name: set.Name, Description: set.Description,
 		Genre: set.Genre, InfoURL: set.URL, Bitrate: set.Bitrate, Listeners: s.stats.get(st, time.Now()).Listeners}
 	if t := nowPlaying(st); t != nil {
 		e.Title = t.Display

@@ -11,7 +11,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
-	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 )
 
 // Limits of /events, so open pages cost what a listener costs: a page
@@ -69,8 +68,8 @@ func (s *Server) events(ctx *fasthttp.RequestCtx) {
 	if !methodIs(ctx, "GET") {
 		return
 	}
-	ip := ctx.RemoteIP().String()
-	sch, h := scheme(ctx), host(ctx)
+	ip := s.clientAddr(ctx).String()
+	sch, h := s.scheme(ctx), s.host(ctx)
 	done := ctx.Done() // closed on server shutdown
 	proto := "HTTP/1.0"
 	if ctx.Request.Header.IsHTTP11() {
@@ -218,15 +217,4 @@ func (s *Server) eventsWriteTimeout() time.Duration {
 		return s.EventsWriteTimeout
 	}
 	return defaultEventsWriteTimeout
-}
-
-func (s *Server) webPage(ctx *fasthttp.RequestCtx) {
-	if !methodIs(ctx, "GET", "HEAD") {
-		return
-	}
-	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-	ctx.Response.Header.Set("Content-Security-Policy", web.ContentSecurityPolicy())
-	ctx.SetBody(web.Page())
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
-	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 )
 
@@ -383,44 +382,5 @@ func TestEventsMethods(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /events: %d, want 405", resp.StatusCode)
-	}
-}
-
-func TestWebPage(t *testing.T) {
-	h := startHarness(t, nil)
-	for _, path := range []string{"/web", "/web/"} {
-		resp, err := http.Get(h.url(path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !bytes.Equal(body, web.Page()) {
-			t.Errorf("GET %s: %d, %d bytes, want the page (%d bytes)", path, resp.StatusCode, len(body), len(web.Page()))
-		}
-		for k, want := range map[string]string{
-			"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-			"Content-Security-Policy": web.ContentSecurityPolicy(),
-		} {
-			if got := resp.Header.Get(k); got != want {
-				t.Errorf("GET %s: %s %q, want %q", path, k, got, want)
-			}
-		}
-	}
-	resp, err := http.Head(h.url("/web"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
-		t.Errorf("HEAD /web: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	resp, err = http.Post(h.url("/web"), "text/plain", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("POST /web: %d", resp.StatusCode)
 	}
 }

@@ -27,6 +27,13 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	case endpoint.AdminMetadata, endpoint.AdminCGI:
 		s.ingest.ServeMetadata(ctx)
 		return
+	case endpoint.AdminStats, endpoint.AdminListMounts, endpoint.AdminListClients,
+		endpoint.AdminKillClient, endpoint.AdminKillSource, endpoint.AdminMoveClients:
+		s.icecastAdmin(ctx, path)
+		return
+	case endpoint.APIQueue, endpoint.APIQueueMove, endpoint.APISkip, endpoint.APISearch:
+		s.programmeAPI(ctx, path)
+		return
 	case endpoint.Streams:
 		s.streams(ctx)
 		return
@@ -51,8 +58,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	case endpoint.Metrics:
 		s.metrics(ctx)
 		return
-	case endpoint.Web, endpoint.Web + "/":
-		s.webPage(ctx)
+	case endpoint.Art:
+		s.artHandler(ctx, path)
 		return
 	case endpoint.Events:
 		s.events(ctx)
@@ -62,6 +69,14 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.stream(ctx, st)
 			return
 		}
+	}
+	switch {
+	case path == endpoint.Web || path == endpoint.Embed || strings.HasPrefix(path, endpoint.Web+"/") || strings.HasPrefix(path, endpoint.Embed+"/"):
+		s.playerPage(ctx, path)
+		return
+	case strings.HasPrefix(path, endpoint.Art+"/"):
+		s.artHandler(ctx, path)
+		return
 	}
 	if st := s.byRoute[path]; st != nil {
 		s.stream(ctx, st)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/icy"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/loudness"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
@@ -37,6 +38,12 @@ type stationSpec struct {
 	// serverPrivateStreams is the top-level max_private_streams the
 	// station is built with; 0: the default.
 	serverPrivateStreams int
+	// stateDir is the top-level state_dir ("": none); wallClock the
+	// programme's clock (nil: the system's); loudness the analyzer (nil:
+	// the station makes one if it levels).
+	stateDir  string
+	wallClock mount.Clock
+	loudness  *loudness.Analyzer
 }
 
 // harness is a running server with its stations on a loopback port.
@@ -67,7 +74,8 @@ func startHarness(t *testing.T, srv *Server, specs ...stationSpec) *harness {
 		cfg.WriteTimeout = cmp.Or(sp.writeTimeout, 10*time.Second)
 		cfg.RescanInterval = sp.rescan
 		cfg.MaxPrivateStreams = cmp.Or(sp.serverPrivateStreams, cfg.MaxPrivateStreams)
-		deps := station.Deps{}
+		cfg.StateDir = sp.stateDir
+		deps := station.Deps{WallClock: sp.wallClock, Loudness: sp.loudness}
 		if sp.onUnplayable != nil {
 			deps.OnUnplayable = func(_, path string) { sp.onUnplayable(path) }
 		}

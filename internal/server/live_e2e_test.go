@@ -215,7 +215,13 @@ type liveListener struct {
 // starts capturing everything it receives.
 func listen(t *testing.T, h *harness) *liveListener {
 	t.Helper()
-	r := h.raw(t, "GET "+liveRoute+" HTTP/1.0", "Host: radio.test", "User-Agent: live-e2e", "Icy-MetaData: 1")
+	return listenTo(t, h, liveRoute)
+}
+
+// listenTo is listen for any route.
+func listenTo(t *testing.T, h *harness, route string) *liveListener {
+	t.Helper()
+	r := h.raw(t, "GET "+route+" HTTP/1.0", "Host: radio.test", "User-Agent: live-e2e", "Icy-MetaData: 1")
 	if r.status != "HTTP/1.0 200 OK" {
 		t.Fatalf("listener: %q %q", r.status, r.lines)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +59,7 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		{"audio_stream_listener_peak", "gauge", "Most listeners at once since start.", func(x sample) float64 { return float64(x.st.Peak) }},
 		{"audio_stream_sessions_total", "counter", "Listener connections accepted.", func(x sample) float64 { return float64(x.st.Sessions) }},
 		{"audio_stream_bytes_sent_total", "counter", "Bytes written to listeners.", func(x sample) float64 { return float64(x.st.BytesSent) }},
+		{"audio_stream_listener_seconds_total", "counter", "Time listeners spent on the station: ended sessions and, so far, connected listeners.", func(x sample) float64 { return x.st.ListenTime.Seconds() }},
 		{"audio_stream_track_seconds_total", "counter", "Seconds of audio played.", func(x sample) float64 { return x.st.AudioPlayed.Seconds() }},
 		{"audio_stream_tracks_played_total", "counter", "Tracks that went on air, counted once when they ended, failed, or were cut short by a higher-priority source.", func(x sample) float64 { return float64(x.st.TracksPlayed) }},
 		{"audio_stream_files_skipped_total", "counter", "Files skipped as unplayable.", func(x sample) float64 { return float64(x.st.FilesSkipped) }},
@@ -91,6 +93,24 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 			fmt.Fprintf(&b, "%s{stream=%s} %s\n", m.name, strconv.Quote(x.route), strconv.FormatFloat(m.value(x), 'g', -1, 64))
 		}
 	}
+	const sessionName = "audio_stream_session_duration_seconds"
+	fmt.Fprintf(&b, "# HELP %s Listener sessions that ended, by length (connect to close).\n# TYPE %s histogram\n", sessionName, sessionName)
+	// Buckets, sums and counts each stand together (one series name each).
+	for _, x := range samples {
+		h := x.st.SessionLengths
+		var cum uint64
+		for i, bound := range mount.SessionBounds() {
+			cum += h.Counts[i]
+			fmt.Fprintf(&b, "%s_bucket{stream=%s,le=\"%s\"} %d\n", sessionName, strconv.Quote(x.route), strconv.FormatFloat(bound.Seconds(), 'g', -1, 64), cum)
+		}
+		fmt.Fprintf(&b, "%s_bucket{stream=%s,le=\"+Inf\"} %d\n", sessionName, strconv.Quote(x.route), h.Count())
+	}
+	for _, x := range samples {
+		fmt.Fprintf(&b, "%s_sum{stream=%s} %s\n", sessionName, strconv.Quote(x.route), strconv.FormatFloat(x.st.SessionLengths.Sum.Seconds(), 'g', -1, 64))
+	}
+	for _, x := range samples {
+		fmt.Fprintf(&b, "%s_count{stream=%s} %d\n", sessionName, strconv.Quote(x.route), x.st.SessionLengths.Count())
+	}
 	const sourceName = "audio_stream_source_on_air"
 	fmt.Fprintf(&b, "# HELP %s 1 for the source the station plays now: folder, live, relay or fallback.\n# TYPE %s gauge\n", sourceName, sourceName)
 	for _, x := range samples {
@@ -123,6 +143,10 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		encoders += l.Running()
 	}
 	gauge("audio_streamer_encoders", "ffmpeg processes of all stations running now (capped by max_encoders).", float64(encoders))
+	const buildName = "audio_streamer_build_info"
+	version, revision := buildVersion()
+	fmt.Fprintf(&b, "# HELP %s The running build: always 1.\n# TYPE %s gauge\n%s{version=%q,revision=%q,go_version=%q} 1\n",
+		buildName, buildName, buildName, version, revision, runtime.Version())
 	gauge("go_goroutines", "Number of goroutines that currently exist.", float64(runtime.NumGoroutine()))
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -132,6 +156,26 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	ctx.SetBodyString(b.String())
+}
+
+// buildVersion is the module version ("devel" for a build from a work
+// tree) and the VCS revision ("" if not recorded) the binary was built
+// from.
+func buildVersion() (version, revision string) {
+	version = "devel"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, ""
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		version = v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			revision = s.Value
+		}
+	}
+	return version, revision
 }
 
 // residentBytes reads the resident set size from /proc (Linux).

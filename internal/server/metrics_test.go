@@ -2,8 +2,14 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +17,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 )
 
 // promFamily is one metric family of /metrics, as the tests read it.
@@ -86,8 +94,10 @@ func readPrometheus(body []byte) (map[string]*promFamily, error) {
 				}
 			case "GAUGE":
 				s.value = m.GetGauge().GetValue()
+			case "HISTOGRAM": // its value here: how many it counted
+				s.value = float64(m.GetHistogram().GetSampleCount())
 			default:
-				return nil, fmt.Errorf("family %s: type %s; the server writes only counters and gauges", name, f.typ)
+				return nil, fmt.Errorf("family %s: type %s; the server writes only counters, gauges and histograms", name, f.typ)
 			}
 			key := seriesKey(s.labels)
 			if seen[key] {
@@ -230,5 +240,79 @@ func checkLabelledSeries(t *testing.T, name string, f *promFamily, routes []stri
 	}
 	if len(perRoute) != len(routes) {
 		t.Errorf("%s: streams %v, want %q", name, perRoute, routes)
+	}
+}
+
+// TestGrafanaDashboardQueriesExistingMetrics: deploy/grafana's dashboard
+// is valid JSON with panels, and every metric its queries name is in
+// /metrics (a histogram by its _bucket, _sum and _count series).
+func TestGrafanaDashboardQueriesExistingMetrics(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testmedia.ModuleRoot(t), "deploy", "grafana", "audio-streamer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Title  string `json:"title"`
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+		Templating struct {
+			List []struct {
+				Query any `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	var exprs []string
+	for _, p := range dash.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			exprs = append(exprs, tg.Expr)
+		}
+	}
+	for _, v := range dash.Templating.List {
+		if q, ok := v.Query.(string); ok {
+			exprs = append(exprs, q)
+		}
+	}
+	if dash.Title == "" || len(dash.Panels) < 8 {
+		t.Fatalf("dashboard %q with %d panels", dash.Title, len(dash.Panels))
+	}
+
+	h := startHarness(t, nil, stationSpec{files: map[string][]byte{"a.mp3": framesFrom(0, 400)}})
+	resp, err := http.Get(h.url("/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fams := parsePrometheus(t, body)
+	name := regexp.MustCompile(`\b(?:audio_stream|audio_streamer|go|process)_[a-z_]+\b`)
+	seen := 0
+	for _, e := range exprs {
+		for _, m := range name.FindAllString(e, -1) {
+			seen++
+			family := m
+			if fams[family] == nil {
+				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+					if base, ok := strings.CutSuffix(m, suffix); ok && fams[base] != nil && fams[base].typ == "histogram" {
+						family = base
+					}
+				}
+			}
+			if fams[family] == nil {
+				t.Errorf("the dashboard queries %s (in %q), which /metrics does not have", m, e)
+			}
+		}
+	}
+	if seen < 10 {
+		t.Fatalf("only %d metric names in the dashboard's queries", seen)
 	}
 }

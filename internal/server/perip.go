@@ -2,7 +2,9 @@ package server
 
 import "sync"
 
-// connsPerIP counts open stream connections per client address. An
+// connsPerIP counts open stream connections per client address: the
+// address Server.clientAddr gives, so behind a trusted reverse proxy each
+// listener counts as itself, not as the proxy (proxy.go). An
 // address is forgotten when its last connection closes, so the table holds
 // only addresses connected now, not every address ever seen. One mutex
 // makes the check, the increment and the removal of an entry atomic: a

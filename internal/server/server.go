@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -20,7 +22,9 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/internal/auth"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/ingest"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/programme"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
@@ -45,6 +49,13 @@ type Station interface {
 	// LiveSource is where source clients stream, with their password;
 	// nil if the station takes none.
 	LiveSource() (*mount.LiveSource, string)
+	// Programme is the radio station's shows, jingles and requests; nil
+	// for a station that has none (individual mode, no folder).
+	Programme() *programme.Programme
+	// Skip ends the folder track on the air (nil: none plays); Upcoming
+	// lists the folder tracks opened to play next.
+	Skip() *mount.TrackInfo
+	Upcoming() []*mount.TrackInfo
 }
 
 // Server serves the stations over HTTP. Fill the fields, then call Serve.
@@ -76,6 +87,23 @@ type Server struct {
 	// ShoutcastMount is the route SHOUTcast v1 source clients feed
 	// (ServeShoutcast); "" = none.
 	ShoutcastMount string
+	// AccessLog, if set, gets a line per finished listener session.
+	AccessLog *AccessLog
+	// TrustedProxies are the reverse proxies whose forwarded headers are
+	// believed (X-Forwarded-For, X-Real-IP, X-Forwarded-Proto,
+	// X-Forwarded-Host; see proxy.go); nil: none, every client is its TCP
+	// peer.
+	TrustedProxies []netip.Prefix
+	// PublicURL, if set, is where clients reach the server (scheme, host
+	// and an optional path prefix, as in "https://radio.example.com/fm"):
+	// every URL the server writes starts with it, whatever the request
+	// or a proxy says. nil: from the request.
+	PublicURL *url.URL
+	// Branding is what the listener page (/web) says about the server;
+	// its Logo is filled from LogoFile, an image file ("" = none) served
+	// by content hash, never by its path.
+	Branding web.Branding
+	LogoFile string
 
 	byRoute map[string]Station
 	started time.Time
@@ -90,6 +118,8 @@ type Server struct {
 	badReqs           atomic.Uint64
 	stats             statsCache  // per-station Stats shared by /events and the status endpoints
 	eventData         eventsCache // /events data shared by all pages
+	art               artCache    // covers, station images and the logo (art.go)
+	pages             pageCache   // the rendered listener page (embed.go)
 
 	eventConns eventStreams // open /events connections
 	// eventsDropped, if set, is called when an /events write fails (tests

@@ -42,7 +42,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 		s.refuse(ctx, st, refusedServerListeners, fmt.Sprintf("server is full (%d listeners)", s.MaxListeners))
 		return
 	}
-	ip := ctx.RemoteIP().String()
+	ip := s.clientAddr(ctx).String()
 
 	ua := ctx.Request.Header.UserAgent()
 	metaint := 0
@@ -61,8 +61,15 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 	head := h.Append(make([]byte, 0, 640))
 	sndbuf := mount.SendBuffer(st.BurstDelay(), h.Bitrate)
 	isHead := string(ctx.Method()) == fasthttp.MethodHead
-	remote := ctx.RemoteAddr().String()
+	remote := s.remoteAddr(ctx)
 	userAgent := string(ua)
+	connID := ctx.ConnID()
+	var onEnd func(mount.ListenerInfo, time.Time)
+	if log := s.AccessLog; log != nil {
+		req := AccessRequest{Method: string(ctx.Method()), Path: string(ctx.Path()), Proto: string(ctx.Request.Header.Protocol()),
+			Referer: string(ctx.Request.Header.Referer())}
+		onEnd = func(info mount.ListenerInfo, ended time.Time) { log.Session(req, info, ended) }
+	}
 	ctx.HijackSetNoResponse(true)
 	ctx.Hijack(func(c net.Conn) {
 		defer s.recoverHijack(c, set.Route)
@@ -89,7 +96,8 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 		}
 		// The station owns the connection from here and runs release
 		// when it closes it, whatever the outcome.
-		req := mount.JoinRequest{Conn: sc, Head: head, Metaint: metaint, Remote: remote, UserAgent: userAgent, OnLeave: release}
+		req := mount.JoinRequest{Conn: sc, Head: head, Metaint: metaint, Remote: remote, UserAgent: userAgent,
+			ID: connID, OnEnd: onEnd, OnLeave: release}
 		// A private station that finds nothing to play refuses the
 		// listener as the check above would have (mount.ErrNoAudio).
 		req.NoAudio = func() []byte {

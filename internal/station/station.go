@@ -24,6 +24,8 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/demo"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/loudness"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/programme"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/transcode"
 	"github.com/aposazhennikov/stream-audio-to-web/mount"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
@@ -52,6 +54,13 @@ type Deps struct {
 	// OnUnplayable, if set, is told about every file the station skips (a
 	// broken file once per route) or cuts short (tests wait on it).
 	OnUnplayable func(route, path string)
+	// WallClock is the wall clock of schedules and jingle intervals, and
+	// the programme's timer (nil: the system clock). Tests pass a fake.
+	WallClock mount.Clock
+	// Loudness measures the files of stations that level or trim them.
+	// Nil: BuildAll (or Build) makes one when a station needs it, and the
+	// first such station runs it.
+	Loudness *loudness.Analyzer
 	// Encoders counts and caps the ffmpeg processes of all stations
 	// (max_encoders); each station's own limiter (its max_encoders) is a
 	// child of it. Nil: BuildAll makes one from the configuration, and
@@ -86,6 +95,10 @@ type Profile struct {
 	// mode, ServerMaxPrivateStreams those of all individual-mode stations
 	// together (the server applies it); 0 = unlimited.
 	MaxPrivateStreams, ServerMaxPrivateStreams int
+	// Image is the file of the station's picture for the listener page
+	// ("" = none): the one path here, which the server serves by content
+	// hash and never shows.
+	Image string
 }
 
 // Station is one configured route, built and ready to Start.
@@ -95,7 +108,11 @@ type Station struct {
 	demo     bool
 	mount    *mount.Mountpoint
 	live     *liveSources
-	wg       sync.WaitGroup // the relay's goroutine
+	program  *programming
+	levels   *levelling // nil: tracks play at their own level
+	rescan   time.Duration
+	log      *slog.Logger
+	wg       sync.WaitGroup // the relay's and the programme's goroutines
 	// encoders counts the station's ffmpeg processes; a child of the
 	// server's limiter.
 	encoders *transcode.Limiter
@@ -117,6 +134,8 @@ func BuildAll(cfg *config.Config, deps Deps) ([]*Station, error) {
 	if deps.Encoders == nil {
 		deps.Encoders = transcode.NewLimiter(cfg.MaxEncoders)
 	}
+	an, owned := analyzerFor(cfg, deps, cfg.Stations)
+	deps.Loudness = an
 	out := make([]*Station, 0, len(cfg.Stations))
 	for _, set := range cfg.Stations {
 		usesDemo := demoDir != "" && set.Dir == cfg.AudioDir
@@ -128,6 +147,9 @@ func BuildAll(cfg *config.Config, deps Deps) ([]*Station, error) {
 			return nil, err
 		}
 		st.demo = usesDemo
+		if owned && st.levels != nil {
+			st.levels.runs, owned = true, false
+		}
 		out = append(out, st)
 	}
 	linkFallbacks(out)
@@ -223,14 +245,30 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 	if cfg.StateDir != "" && set.HasFolder() {
 		mp.StatePath = filepath.Join(cfg.StateDir, stateName(route))
 	}
+	program, err := buildProgramming(cfg, set, mp, deps, log)
+	if err != nil {
+		return nil, err
+	}
+	an, owned := analyzerFor(cfg, deps, []config.Station{set})
+	levels := newLevelling(set, an, decoder)
+	if levels != nil {
+		levels.runs = owned
+		mp.Level = levels.level
+		libs := append([]*playlist.Library{mp.Library}, program.libraries...)
+		mp.Scanned = func() { levels.measure(libs) }
+	}
 	return &Station{
 		settings: set,
 		mount:    mp,
 		live:     live,
+		program:  program,
+		levels:   levels,
+		rescan:   cfg.RescanInterval,
+		log:      log.With("route", route),
 		encoders: encoders,
 		profile: Profile{
 			Route: route, Name: set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL,
-			Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
+			Image: set.Image, Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
 			Channels: set.Channels, Metaint: set.Metaint, LegacyICYStatus: set.LegacyICYStatus,
 			OnDemand: set.OnDemand, LiveOnly: !set.HasFolder(),
 			MaxListeners: set.MaxListeners, MaxPrivateStreams: set.MaxPrivateStreams,
@@ -318,6 +356,13 @@ func (s *Station) Decoder() mount.Decoder { return s.mount.Decoder }
 // Start scans the folder and starts playing (radio mode); it returns at
 // once. Everything stops when ctx ends; Wait waits for that.
 func (s *Station) Start(ctx context.Context) {
+	s.levels.start(ctx, s)
+	var measure func()
+	if s.levels != nil {
+		measure = s.mount.Scanned
+	}
+	// Before the folder's first scan, which measures every library.
+	s.program.start(ctx, s, s.rescan, measure)
 	s.mount.Start(ctx)
 	if r := s.live.relay; r != nil {
 		s.wg.Go(func() { r.Run(ctx) })
@@ -373,8 +418,35 @@ func (s *Station) Stats() mount.Stats { return s.mount.Stats() }
 // History lists recently played tracks, newest first.
 func (s *Station) History() []playlist.Entry { return s.mount.History.List() }
 
-// Reload rescans the folder now; the playing track is not cut.
-func (s *Station) Reload() (playlist.ScanResult, error) { return s.mount.Reload() }
+// Reload rescans the folder now, and the libraries of shows and jingles;
+// the playing track is not cut. The result is the station folder's.
+func (s *Station) Reload() (playlist.ScanResult, error) {
+	if s.program.scan(s.log) && s.levels != nil {
+		defer s.mount.Scanned()
+	}
+	return s.mount.Reload()
+}
+
+// Programme is the radio station's programme (shows, jingles, requests);
+// nil for a station without a folder and in individual mode.
+func (s *Station) Programme() *programme.Programme { return s.program.radio }
+
+// Skip ends the folder track on the air at its next frame boundary and
+// returns it (listeners hear the cut one burst delay later); nil when a
+// live source, a relay or nothing plays, and in individual mode.
+func (s *Station) Skip() *mount.TrackInfo { return s.mount.Skip() }
+
+// Upcoming lists the folder tracks listeners will hear after the current
+// one, in order: the one already on the live edge (heard one burst delay
+// later) if it is another, then those opened to play next. Radio mode;
+// nil otherwise.
+func (s *Station) Upcoming() []*mount.TrackInfo {
+	next := s.mount.Upcoming()
+	if p := s.mount.Playing(); p != nil && p != s.mount.NowPlaying() {
+		next = append([]*mount.TrackInfo{p}, next...)
+	}
+	return next
+}
 
 // Encoders is the limiter counting the station's ffmpeg processes; its
 // Parent counts those of the whole server.

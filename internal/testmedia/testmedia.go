@@ -53,6 +53,8 @@ func debianPackage(tool string) string {
 		return "icecast2"
 	case "shout":
 		return "libshout-tools"
+	case "nginx":
+		return "nginx" // the binary alone; nginx-light adds modules the tests do not use
 	}
 	return tool
 }
