@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/aposazhennikov/stream-audio-to-web/internal/atomicfile"
 )
 
 // ErrCorruptState is wrapped by LoadState when the file exists but cannot be
@@ -20,7 +21,7 @@ const maxStateBytes = 256 << 20
 // SaveState writes s as JSON to path atomically: a temporary file in the same
 // folder is written, synced and renamed over path, so a crash leaves either
 // the old or the new state, never a torn one.
-func SaveState(path string, s State) (err error) {
+func SaveState(path string, s State) error {
 	if s.Version == 0 {
 		s.Version = StateVersion
 	}
@@ -28,34 +29,8 @@ func SaveState(path string, s State) (err error) {
 	if err != nil {
 		return fmt.Errorf("playlist: save state: %w", err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		return fmt.Errorf("playlist: save state: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("playlist: save state: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("playlist: save state: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("playlist: save state: %w", err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("playlist: save state: %w", err)
-	}
-	// Persist the rename itself; best effort (not supported everywhere).
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/aposazhennikov/stream-audio-to-web/internal/atomicfile"
 )
 
 // cacheFormat names the cache file's content, so another program's JSON
@@ -195,38 +196,13 @@ func (c *cache) load(path string, now time.Time) error {
 // writeCache writes records to path atomically: a temporary file in the
 // same folder is written, synced and renamed over path, so a crash leaves
 // the old cache or the new one, never a torn one.
-func writeCache(path string, records []*record) (err error) {
+func writeCache(path string, records []*record) error {
 	data, err := json.Marshal(cacheFile{Format: cacheFormat, Version: FormatVersion, Entries: records})
 	if err != nil {
 		return fmt.Errorf("loudness cache: %w", err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		return fmt.Errorf("loudness cache: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("loudness cache: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("loudness cache: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("loudness cache: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("loudness cache: %w", err)
-	}
-	// Persist the rename itself; best effort (not supported everywhere).
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

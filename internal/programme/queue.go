@@ -10,11 +10,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/aposazhennikov/stream-audio-to-web/internal/atomicfile"
 	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
@@ -304,29 +304,10 @@ func readBounded(path string, limit int64) ([]byte, error) {
 // writeFileAtomic writes v as JSON to path through a synced temporary file
 // renamed over it, so a crash leaves the old file or the new, never a
 // torn one.
-func writeFileAtomic(path string, v any) (err error) {
+func writeFileAtomic(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(append(data, '\n')); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, append(data, '\n'))
 }
