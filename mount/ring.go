@@ -39,6 +39,12 @@ type Block struct {
 	Due      time.Time // when the first frame is due on the live edge
 	Seq      uint64
 	Track    *TrackInfo
+	// SyncFrame is, on a clock-synced station (ClockSource), the global
+	// index of the first frame on the station's FrameClock (frames since
+	// the Unix epoch): frame i of the block is SyncFrame+i on every
+	// instance, and Due is exactly FrameClock.Time(SyncFrame). 0 on other
+	// stations (no instant since 1970 has frame 0 on the air).
+	SyncFrame int64
 
 	next atomic.Pointer[Block]
 }

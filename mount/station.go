@@ -353,6 +353,10 @@ type builder struct {
 	firstPTS time.Duration
 	lastPTS  time.Duration
 	offset   int64 // position in the source after the last frame
+	// sync is the timeline of a clock-synced track's block, whose first
+	// frame is global frame syncFrame; zero for other tracks.
+	sync      FrameClock
+	syncFrame int64
 }
 
 // offsetter is a track's Frames that knows its position in a file.
@@ -381,6 +385,15 @@ func (s *Station) play(ctx context.Context, t *Track, prio int) (next *Track, ne
 		s.startRealTime()
 	}
 	offsets, _ := t.Frames.(offsetter)
+	// A clock-synced track: frame syncAt plays at syncClock.Time(syncAt).
+	clocked, _ := t.Frames.(clockedFrames)
+	var syncAt int64
+	var syncClock FrameClock
+	forgiven := s.pacer.Forgiven
+	if clocked != nil {
+		syncAt, syncClock = s.startClock(clocked)
+		forgiven = s.pacer.Forgiven
+	}
 	if _, ok := s.sources[prio].(*FolderSource); ok {
 		s.onAir.Store(info)
 		defer s.onAir.CompareAndSwap(info, nil)
@@ -409,6 +422,7 @@ func (s *Station) play(ctx context.Context, t *Track, prio int) (next *Track, ne
 		}
 		if len(b.frames) == 0 {
 			b.frameDur, b.firstPTS = dur, s.pts
+			b.sync, b.syncFrame = syncClock, syncAt
 			b.data = make([]byte, 0, s.blockCap(f))
 			b.frames = make([]int32, 0, s.blockFrames(f))
 		}
@@ -420,6 +434,13 @@ func (s *Station) play(ctx context.Context, t *Track, prio int) (next *Track, ne
 		}
 		s.advance(f)
 		played++
+		if clocked != nil {
+			syncAt++
+			if s.offClock(b.lastPTS, forgiven) {
+				b = builder{} // dropped: the track starts again where the clock is
+				break
+			}
+		}
 		if time.Duration(len(b.frames))*b.frameDur >= s.cfg.PublishInterval {
 			if err := s.publish(ctx, &b, info, &first, offsets != nil); err != nil {
 				return next, 0, err
@@ -499,6 +520,9 @@ func (s *Station) publish(ctx context.Context, b *builder, info *TrackInfo, firs
 		FrameDur: b.frameDur,
 		Due:      due.Add(-(b.lastPTS - b.firstPTS)),
 		Track:    info,
+	}
+	if b.sync.SampleRate > 0 { // exact, and the same on every instance
+		blk.Due, blk.SyncFrame = b.sync.Time(b.syncFrame), b.syncFrame
 	}
 	if keepPosition {
 		s.position.Store(&resumePoint{Rel: info.Rel, Offset: b.offset})

@@ -97,25 +97,23 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 
 	ffmpegErr := transcode.Available(cfg.FFmpegPath)
-	stations, err := station.BuildAll(cfg, station.Deps{FFmpeg: ffmpegErr, Reporter: rep, Logger: log})
+	deps := station.Deps{FFmpeg: ffmpegErr, Reporter: rep, Logger: log}
+	stations, err := station.BuildAll(cfg, deps)
 	if err != nil {
 		log.Error("cannot build the stations", "error", err)
 		return 1
 	}
-	mctx, stopStations := context.WithCancel(context.Background())
 	for _, st := range stations {
 		if st.Demo() {
 			log.Info("default audio folder is missing or empty; playing the bundled demo station (give --audio-dir to play your own)",
 				"route", st.Profile().Route, "folder", cfg.AudioDir)
 		}
-		st.Start(mctx)
 	}
+	mctx, stopStations := context.WithCancel(context.Background())
+	runner := station.Run(mctx, cfg, stations, deps)
 	station.WarnUnplayable(stations, ffmpegErr, log)
 
-	views := make([]server.Station, len(stations))
-	for i, st := range stations {
-		views[i] = st
-	}
+	views := serverViews(stations)
 	var accessLog *server.AccessLog
 	if cfg.AccessLog != "" {
 		if accessLog, err = server.OpenAccessLog(cfg.AccessLog, os.Stdout); err != nil {
@@ -139,10 +137,12 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		// config checked it: an http(s) URL with a host and at most a path.
 		srv.PublicURL, _ = url.Parse(cfg.PublicURL)
 	}
+	reloadConfig := configReloader(args, env, runner, srv, log)
+	srv.ReloadConfig = reloadConfig
 	// SIGHUP stays handled until run returns: a reload while the stations
 	// stop must not kill the process.
 	hupCtx, stopHangups := context.WithCancel(context.Background())
-	reloads := reloadOnHangup(hupCtx, stations, accessLog, log)
+	reloads := reloadOnHangup(hupCtx, runner, reloadConfig, accessLog, env, log)
 	defer func() { stopHangups(); <-reloads }()
 
 	log.Info("audio-streamer listening", "addr", ln.Addr().String(), "stations", len(stations))
@@ -171,9 +171,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	stopStations()
 	done := make(chan struct{})
 	go func() {
-		for _, st := range stations {
-			st.Wait()
-		}
+		runner.Wait()
 		close(done)
 	}()
 	select {
@@ -254,11 +252,13 @@ func notifyWhenReady(ctx context.Context, stations []*station.Station, env func(
 	}
 }
 
-// reloadOnHangup rescans every station and reopens the access log file
-// (after logrotate moved it) on SIGHUP until ctx ends; the returned
-// channel is closed when it has stopped (and SIGHUP has its default
-// action again).
-func reloadOnHangup(ctx context.Context, stations []*station.Station, accessLog *server.AccessLog, log *slog.Logger) <-chan struct{} {
+// reloadOnHangup, on SIGHUP until ctx ends, reads the configuration
+// again and applies it (reloadConfig), rescans every station and reopens
+// the access log file (after logrotate moved it); a service manager is
+// told RELOADING=1 before and READY=1 after. The returned channel is
+// closed when it has stopped (and SIGHUP has its default action again).
+func reloadOnHangup(ctx context.Context, runner *station.Runner, reloadConfig func() (server.ReloadSummary, error),
+	accessLog *server.AccessLog, env func(string) (string, bool), log *slog.Logger) <-chan struct{} {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -270,13 +270,18 @@ func reloadOnHangup(ctx context.Context, stations []*station.Station, accessLog 
 			case <-ctx.Done():
 				return
 			case <-hup:
-				for _, st := range stations {
+				notify(env, "RELOADING=1") //nolint:errcheck // best effort, as READY=1
+				reloadConfig()             //nolint:errcheck // logged by reloadConfig
+				for _, st := range runner.Stations() {
 					st.Reload() //nolint:errcheck // each station logs its own scan result
 				}
 				if err := accessLog.Reopen(); err != nil {
 					log.Warn("cannot reopen the access log", "error", err)
 				}
 				log.Info("playlists reloaded (SIGHUP)")
+				if err := notify(env, "READY=1"); err != nil {
+					log.Warn("cannot tell the service manager the reload is done", "error", err)
+				}
 			}
 		}
 	}()

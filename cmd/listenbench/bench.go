@@ -41,7 +41,10 @@ type config struct {
 	// listener connects, until the window ends.
 	Source         bool
 	SourcePassword string
-	SourceWarmup   time.Duration
+	// HLS: URL is a media playlist; Listeners HLS players poll it and
+	// fetch its new segments (hls.go) instead of holding streams.
+	HLS          bool
+	SourceWarmup time.Duration
 	// LatencySample is how many listeners, spread over the ramp, record
 	// the latency of every tagged frame (with Source).
 	LatencySample int

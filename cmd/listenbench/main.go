@@ -12,6 +12,7 @@
 //
 //	listenbench --url http://127.0.0.1:9999/ --listeners 5000 --rate 500 --duration 60s --pid 1234
 //	LISTENBENCH_SOURCE_PASSWORD=… listenbench --url http://127.0.0.1:9999/live --source --listeners 1000 --pid 1234
+//	listenbench --hls --url http://127.0.0.1:9999/jazz.m3u8 --listeners 1000 --rate 200 --duration 60s
 //	listenbench table results/*.json
 //
 // Only loopback targets are accepted unless --allow-remote (for sizing
@@ -51,6 +52,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "listenbench:", err)
 		return 2
+	}
+	if cfg.HLS {
+		rep, err := benchHLS(ctx, cfg)
+		if err != nil {
+			fmt.Fprintln(stderr, "listenbench:", err)
+			return 1
+		}
+		if asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", " ")
+			if enc.Encode(rep) != nil {
+				return 1
+			}
+			return 0
+		}
+		writeHLSHuman(stdout, rep)
+		return 0
 	}
 	rep, err := bench(ctx, cfg)
 	if err != nil {
@@ -97,6 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (config, bool, error) {
 	fs.StringVar(&cfg.SourcePassword, "source-password", os.Getenv("LISTENBENCH_SOURCE_PASSWORD"), "password for --source (default $LISTENBENCH_SOURCE_PASSWORD)")
 	fs.DurationVar(&cfg.SourceWarmup, "source-warmup", 6*time.Second, "with --source: push this long before the first listener (jitter buffer + burst must fill)")
 	fs.IntVar(&cfg.LatencySample, "latency-sample", 100, "with --source: listeners (spread over the ramp) that record every frame's latency")
+	fs.BoolVar(&cfg.HLS, "hls", false, "--url is an HLS media playlist (e.g. http://127.0.0.1:9999/jazz.m3u8): each listener polls it every half target duration and fetches every new segment; reports requests/s, bytes and whether each kept up")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: listenbench [flags]\n       listenbench table [--ref LABEL] REPORT.json...\n\nFlags:\n")

@@ -176,6 +176,15 @@ type Station struct {
 	Loudness         float64 `toml:"loudness"`
 	TrimSilence      bool    `toml:"trim_silence"`
 	SilenceThreshold float64 `toml:"silence_threshold"`
+
+	// Sync is SyncOff or SyncClock: with SyncClock the play order and
+	// position are a function of the folder's MP3 files, SyncSeed and the
+	// wall clock, so instances with the same folder and settings play the
+	// same frame at the same moment (docs/scaling.md). Load checks the
+	// settings that go with it and fills SyncSeed (default: the route);
+	// SyncSeed is "" on other stations.
+	Sync     string `toml:"sync"`
+	SyncSeed string `toml:"sync_seed"`
 }
 
 // ScheduleSlot is one [[station.schedule]] block: on Days from Start to

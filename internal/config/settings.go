@@ -115,6 +115,8 @@ func settings() []setting {
 		{station: true, key: "loudness", flag: "loudness", env: "LOUDNESS", def: "off", kind: loudness, usage: `default loudness of stations: "off", or a target like "-16 LUFS" every track is levelled to`},
 		{station: true, key: "trim_silence", flag: "trim-silence", env: "TRIM_SILENCE", def: "false", kind: boolean, usage: "default of stations: skip silence at the start and end of tracks"},
 		{station: true, key: "silence_threshold", def: "-50 dBFS", kind: dbfs}, // what trim_silence counts as silence
+		{station: true, key: "sync", kind: syncMode},                           // default "off"; "clock": play a function of the folder, the seed and the wall clock, the same on every instance
+		{station: true, key: "sync_seed", kind: syncSeed},                      // seeds a clock-synced station's shuffle; default: its route
 		{station: true, key: "max_listeners", name: "max_clients", flag: "max-clients", env: "MAX_CLIENTS", def: "0", kind: integer(0, math.MaxInt32), usage: "default listener limit per station, 0 = unlimited"},
 	}
 }

@@ -153,6 +153,9 @@ func (l *loader) buildStations(f *document, flags map[string]string) error {
 		if err := sl.checkJingles(); err != nil {
 			return err
 		}
+		if err := l.checkSync(sl); err != nil {
+			return err
+		}
 		c.Stations = append(c.Stations, *st)
 	}
 

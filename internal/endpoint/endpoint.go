@@ -26,6 +26,8 @@ const (
 	ListenXSPF     = "/listen.xspf"
 	Stream         = "/stream"        // alias of the default station
 	DirectStream   = "/direct-stream" // alias of the default station
+	// HLS holds the stations' HLS segments: /hls/<route>/<name>.mp3.
+	HLS = "/hls"
 	// Admin is Icecast's admin tree (/admin/metadata for title updates
 	// from source clients); AdminCGI is SHOUTcast's title update.
 	Admin         = "/admin"
@@ -39,7 +41,11 @@ const (
 	AdminKillClient  = Admin + "/killclient"
 	AdminKillSource  = Admin + "/killsource"
 	AdminMoveClients = Admin + "/moveclients"
-	AdminCGI      = "/admin.cgi"
+	// AdminLogin and AdminLogout start and end a dashboard session (the
+	// dashboard itself is Admin + "/").
+	AdminLogin  = Admin + "/login"
+	AdminLogout = Admin + "/logout"
+	AdminCGI    = "/admin.cgi"
 	// API is the programme API (admin credentials): what a radio station
 	// plays next, requests and skip.
 	API          = "/api"
@@ -47,6 +53,12 @@ const (
 	APIQueueMove = APIQueue + "/move"
 	APISkip      = API + "/skip"
 	APISearch    = API + "/search"
+	// APIReload reads the configuration again, as SIGHUP does.
+	APIReload = API + "/reload"
+	// APIListeners lists and disconnects listeners; APIStations is what
+	// only an admin sees of each station (how to go live).
+	APIListeners = API + "/listeners"
+	APIStations  = API + "/stations"
 )
 
 // All returns every reserved path, a fresh slice each call so callers
@@ -55,7 +67,7 @@ func All() []string {
 	return []string{
 		Streams, NowPlaying, History, ReloadPlaylist, StatusJSON, StatusXSL,
 		Healthz, Readyz, Metrics, Web, Events, ListenM3U, ListenPLS, ListenXSPF,
-		Stream, DirectStream, Admin, AdminCGI, API, Embed, Art,
+		Stream, DirectStream, Admin, AdminCGI, API, Embed, Art, HLS,
 	}
 }
 

@@ -49,7 +49,8 @@ func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	targets := s.Stations
+	cur := s.current()
+	targets := cur.list
 	msg := "All playlists reloaded"
 	if st != nil {
 		targets = []Station{st}
@@ -58,7 +59,7 @@ func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 	results := make([]reloadResult, 0, len(targets))
 	scanned := 0
 	for _, t := range targets {
-		r, ran := s.rescanners[t].rescan(t, fresh, s.clock)
+		r, ran := cur.rescanners[t].rescan(t, fresh, s.clock)
 		if ran {
 			scanned++
 		}
@@ -112,8 +113,9 @@ func (r *rescanner) rescan(st Station, fresh bool, now func() time.Time) (reload
 }
 
 // admin allows a request carrying the admin token (Bearer, or Basic with
-// the token as password, as Icecast's admin pages use); without a
-// configured token only loopback clients are allowed.
+// the token as password, as Icecast's admin pages use) or a dashboard
+// session cookie (see sessionAdmin); without a configured token only
+// loopback clients are allowed.
 func (s *Server) admin(ctx *fasthttp.RequestCtx) bool {
 	if s.AdminToken == "" {
 		if s.clientAddr(ctx).IsLoopback() {
@@ -121,6 +123,11 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) bool {
 		}
 		jsonError(ctx, fasthttp.StatusForbidden, "admin endpoints are only open to localhost until admin_token is set")
 		return false
+	}
+	// A dashboard session is as good as the token (with its CSRF rules);
+	// a stale cookie is no guess, so it counts for nothing.
+	if allowed, decided := s.sessionAdmin(ctx); decided {
+		return allowed
 	}
 	addr := s.clientAddr(ctx).String()
 	if wait := s.authFails.LockedFor(addr, s.clock()); wait > 0 {
@@ -137,7 +144,9 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) bool {
 	if cred.Presented() {
 		s.authFails.Fail(addr, s.clock())
 	}
-	ctx.Response.Header.Set("WWW-Authenticate", `Basic realm="audio-streamer admin"`)
+	if !hasSessionCookie(ctx) { // the dashboard shows its own login form
+		ctx.Response.Header.Set("WWW-Authenticate", `Basic realm="audio-streamer admin"`)
+	}
 	jsonError(ctx, fasthttp.StatusUnauthorized, "admin token required (Authorization: Bearer <token>)")
 	return false
 }

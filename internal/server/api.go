@@ -26,6 +26,7 @@ import (
 type stationJSON struct {
 	Route        string  `json:"route"`
 	URL          string  `json:"url"`
+	HLS          string  `json:"hls,omitempty"` // the HLS media playlist; radio stations only
 	Name         string  `json:"name"`
 	Description  string  `json:"description"`
 	Genre        string  `json:"genre"`
@@ -88,7 +89,7 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 	set := st.Profile()
 	stats := s.stats.get(st, now)
 	j := stationJSON{
-		Route: set.Route, URL: s.streamURL(scheme, host, set.Route),
+		Route: set.Route, URL: s.streamURL(scheme, host, set.Route), HLS: s.hlsURL(st, scheme, host),
 		Name: set.Name, Description: set.Description, Genre: set.Genre, Mode: string(set.Mode),
 		Ready: st.Ready(), Listeners: stats.Listeners, Peak: stats.Peak, Sessions: stats.Sessions,
 		DelayS: round3(st.BurstDelay().Seconds()),
@@ -96,7 +97,8 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 	if stats.Listeners > 0 && stats.AvgDelay > 0 {
 		j.DelayS = round3(stats.AvgDelay.Seconds())
 	}
-	j.Art, j.Position = artPath(s.stationArt(st)), slices.Index(s.Stations, st)
+	j.Art = artPath(s.stationArt(st))
+	j.Position = slices.IndexFunc(s.stationList(), func(o Station) bool { return o.Profile().Route == set.Route })
 	j.OnAir = onAir(st)
 	air := st.OnAir()
 	j.Source = air.Source
@@ -192,7 +194,7 @@ func (s *Server) streams(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	now := time.Now()
-	list := make([]stationJSON, 0, len(s.Stations))
+	list := make([]stationJSON, 0, len(s.stationList()))
 	for _, st := range s.sortedStations() {
 		list = append(list, s.describe(st, s.scheme(ctx), s.host(ctx), now))
 	}
@@ -243,7 +245,7 @@ func (s *Server) nowPlaying(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	tracks := map[string]string{}
-	for _, st := range s.Stations {
+	for _, st := range s.stationList() {
 		if t := nowPlaying(st); t != nil {
 			tracks[st.Profile().Route] = t.Display
 		}
@@ -360,11 +362,11 @@ func (s *Server) playlistFile(ctx *fasthttp.RequestCtx, p string) bool {
 	}
 	route := strings.TrimSuffix(p, ext)
 	if route == "/listen" {
-		if _, taken := s.byRoute["/listen"]; !taken {
+		if _, taken := s.current().byRoute["/listen"]; !taken {
 			route = "/"
 		}
 	}
-	st := s.byRoute[route]
+	st := s.current().byRoute[route]
 	if st == nil {
 		return false
 	}
@@ -424,7 +426,7 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 		ctx.SetBodyString(fmt.Sprintf("Not ready - no playable audio on %s\n", strings.Join(silent, ", ")))
 		return
 	}
-	ctx.SetBodyString(fmt.Sprintf("Ready - %d streams registered\n", len(s.Stations)))
+	ctx.SetBodyString(fmt.Sprintf("Ready - %d streams registered\n", len(s.stationList())))
 }
 
 func relayStatusJSON(r *relay.Status) *relayJSON {

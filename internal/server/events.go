@@ -133,17 +133,22 @@ func (s *Server) serveEvents(c net.Conn, sch, h string, head []byte, done <-chan
 
 	tick := time.NewTicker(eventsTick)
 	defer tick.Stop()
-	sent := make([][]byte, len(s.Stations)) // last data per sorted station (shared: read only)
+	var sent [][]byte // last data per sorted station (shared: read only)
+	var sentSet *stationSet
 	out := head
 	lastWrite := time.Time{}
-	for first := true; ; first = false {
+	for {
 		now := time.Now()
 		snap := s.eventData.get(s, sch, h, now)
-		if first {
+		// On connect, and when a reload changed the stations, the page
+		// gets the whole list again.
+		whole := sent == nil || snap.set != sentSet
+		if whole {
 			out = appendEvent(out, "stations", snap.all)
+			sent, sentSet = make([][]byte, len(snap.station)), snap.set
 		}
 		for i, body := range snap.station {
-			if !first && !bytes.Equal(body, sent[i]) {
+			if !whole && !bytes.Equal(body, sent[i]) {
 				out = appendEvent(out, "station", body)
 			}
 			sent[i] = body
@@ -182,7 +187,7 @@ func appendEvent(b []byte, name string, data []byte) []byte {
 // milliseconds as they join and would send every page an event for
 // nothing it shows (/streams has the average).
 func (s *Server) eventStations(sch, h string, now time.Time) []stationJSON {
-	list := make([]stationJSON, 0, len(s.Stations))
+	list := make([]stationJSON, 0, len(s.stationList()))
 	for _, st := range s.sortedStations() {
 		d := s.describe(st, sch, h, now)
 		d.ElapsedS = 0

@@ -34,6 +34,21 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	case endpoint.APIQueue, endpoint.APIQueueMove, endpoint.APISkip, endpoint.APISearch:
 		s.programmeAPI(ctx, path)
 		return
+	case endpoint.APIListeners:
+		s.listenersAPI(ctx)
+		return
+	case endpoint.APIStations:
+		s.adminStations(ctx)
+		return
+	case endpoint.Admin, endpoint.Admin + "/":
+		s.dashboardPage(ctx, path)
+		return
+	case endpoint.AdminLogin:
+		s.login(ctx)
+		return
+	case endpoint.AdminLogout:
+		s.logout(ctx)
+		return
 	case endpoint.Streams:
 		s.streams(ctx)
 		return
@@ -45,6 +60,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	case endpoint.ReloadPlaylist:
 		s.reload(ctx)
+		return
+	case endpoint.APIReload:
+		s.reloadConfig(ctx)
 		return
 	case endpoint.StatusJSON, endpoint.StatusXSL:
 		s.statusJSON(ctx)
@@ -78,17 +96,20 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.artHandler(ctx, path)
 		return
 	}
-	if st := s.byRoute[path]; st != nil {
+	if s.hlsSegment(ctx, path) {
+		return
+	}
+	if st := s.current().byRoute[path]; st != nil {
 		s.stream(ctx, st)
 		return
 	}
 	if len(path) > 1 && strings.HasSuffix(path, "/") {
-		if st := s.byRoute[strings.TrimSuffix(path, "/")]; st != nil {
+		if st := s.current().byRoute[strings.TrimSuffix(path, "/")]; st != nil {
 			s.stream(ctx, st)
 			return
 		}
 	}
-	if s.playlistFile(ctx, path) {
+	if s.playlistFile(ctx, path) || s.hlsPlaylist(ctx, path) {
 		return
 	}
 	s.notFound(ctx, path)

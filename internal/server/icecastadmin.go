@@ -159,7 +159,7 @@ func (s *Server) adminStats(ctx *fasthttp.RequestCtx, only Station) {
 		stat("source_client_connections", strconv.Itoa(sources)),
 		stat("source_relay_connections", "0"),
 		stat("source_total_connections", strconv.Itoa(sources)),
-		stat("sources", strconv.Itoa(len(s.Stations))),
+		stat("sources", strconv.Itoa(len(s.stationList()))),
 		stat("stats", "0"), stat("stats_connections", "0"),
 	}
 	adminXML(ctx, icy.AdminStats(global, out))

@@ -38,7 +38,7 @@ func TestIndividualUndecodableFolderAnswers503(t *testing.T) {
 		if r.status != "HTTP/1.0 503 Service Unavailable" || err != nil || !strings.Contains(string(body), "no playable audio") {
 			t.Fatalf("listener %d: %q %q (%v), want a 503 saying there is no playable audio", i, r.status, body, err)
 		}
-		if got := h.srv.refusals[st][refusedNoAudio].Load(); got != uint64(i+1) {
+		if got := h.srv.refusalsOf(st)[refusedNoAudio].Load(); got != uint64(i+1) {
 			t.Errorf("listener %d: %d no_audio refusals counted, want %d", i, got, i+1)
 		}
 		// Past the start-up window (the server has started: it answered),

@@ -41,7 +41,7 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 	var servers []*transcode.Limiter
 	for _, st := range s.sortedStations() {
 		p := st.Profile()
-		x := sample{p.Route, p.Mode == config.ModeIndividual, st.Stats(), st.Ready(), s.refusals[st], st.OnAir(), 0}
+		x := sample{p.Route, p.Mode == config.ModeIndividual, st.Stats(), st.Ready(), s.refusalsOf(st), st.OnAir(), 0}
 		if es, ok := st.(encoderStation); ok {
 			x.encoders = es.Encoders().Running()
 			if root := es.Encoders().Parent(); root != nil && !slices.Contains(servers, root) {

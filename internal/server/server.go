@@ -21,6 +21,7 @@ import (
 
 	"github.com/aposazhennikov/stream-audio-to-web/internal/auth"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/config"
+	"github.com/aposazhennikov/stream-audio-to-web/internal/dashboard"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/ingest"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/programme"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
@@ -63,6 +64,8 @@ type Station interface {
 // HeaderTimeout 0 means 10 s; Logger nil discards; AdminToken "" allows
 // admin requests from loopback only.
 type Server struct {
+	// Stations are the stations served at first; SetStations replaces
+	// them at run time (a configuration reload).
 	Stations      []Station
 	AdminToken    string
 	MaxListeners  int
@@ -99,29 +102,34 @@ type Server struct {
 	// every URL the server writes starts with it, whatever the request
 	// or a proxy says. nil: from the request.
 	PublicURL *url.URL
+	// ReloadConfig, if set, reads the configuration again and applies it
+	// (POST /api/reload, as SIGHUP); a *ConfigError is an invalid new
+	// configuration, refused with nothing changed. nil: the API answers 501.
+	ReloadConfig func() (ReloadSummary, error)
 	// Branding is what the listener page (/web) says about the server;
 	// its Logo is filled from LogoFile, an image file ("" = none) served
 	// by content hash, never by its path.
 	Branding web.Branding
 	LogoFile string
 
-	byRoute map[string]Station
+	// set is the stations served and what derives from them (stations.go);
+	// swapMu orders SetStations calls.
+	set     atomic.Pointer[stationSet]
+	swapMu  sync.Mutex
 	started time.Time
 	http    *fasthttp.Server
 	perIP   connsPerIP // open stream connections per address (counted only with MaxConnsPerIP)
-	// private counts admitted private streams; maxPrivateStreams is the
-	// cap over all individual-mode stations (from their profiles, 0: none).
-	private           privateStreams
-	maxPrivateStreams int
-	refusals          map[Station]*refusalCounts
-	tlsProbe          atomic.Uint64
-	badReqs           atomic.Uint64
-	stats             statsCache  // per-station Stats shared by /events and the status endpoints
-	eventData         eventsCache // /events data shared by all pages
-	art               artCache    // covers, station images and the logo (art.go)
-	pages             pageCache   // the rendered listener page (embed.go)
+	// private counts admitted private streams.
+	private   privateStreams
+	tlsProbe  atomic.Uint64
+	badReqs   atomic.Uint64
+	stats     statsCache  // per-station Stats shared by /events and the status endpoints
+	eventData eventsCache // /events data shared by all pages
+	art       artCache    // covers, station images and the logo (art.go)
+	pages     pageCache   // the rendered listener page (embed.go)
 
 	eventConns eventStreams // open /events connections
+	hls        hlsStreams   // the radio stations' HLS segmenters (hls.go)
 	// eventsDropped, if set, is called when an /events write fails (tests
 	// synchronise on it).
 	eventsDropped func()
@@ -133,8 +141,8 @@ type Server struct {
 	initOnce sync.Once
 	initErr  error
 
-	rescanners map[Station]*rescanner // /reload-playlist's coalesced scans, one per station
-	authFails  auth.Failures          // wrong admin tokens per address
+	authFails auth.Failures      // wrong admin tokens per address
+	sessions  dashboard.Sessions // admin dashboard logins (dashboard.go)
 	// clock is the time of rate limits; nil: time.Now. Tests move it.
 	clock func() time.Time
 	// upSince is clock at start: the start-up window of awaitReady.
@@ -161,6 +169,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	s.serveCtx = ctx
+	stopHLS := s.startHLS(ctx)
+	defer stopHLS()
 	ln = &sniffListener{Listener: ln, onTLS: s.onTLSProbe, onExhausted: s.onAcceptExhausted}
 	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(ln) }()
@@ -206,18 +216,11 @@ func (s *Server) setup() error {
 
 	s.started = time.Now()
 	s.upSince = s.clock()
-	s.byRoute = map[string]Station{}
-	s.rescanners = map[Station]*rescanner{}
-	s.refusals = map[Station]*refusalCounts{}
-	s.maxPrivateStreams = serverPrivateStreamCap(s.Stations)
-	for _, st := range s.Stations {
-		if _, dup := s.byRoute[st.Profile().Route]; dup {
-			return fmt.Errorf("server: route %s configured twice", st.Profile().Route)
-		}
-		s.byRoute[st.Profile().Route] = st
-		s.rescanners[st] = &rescanner{queued: s.reloadQueued}
-		s.refusals[st] = &refusalCounts{}
+	set, err := s.newStationSet(s.Stations, nil)
+	if err != nil {
+		return err
 	}
+	s.set.Store(set)
 	s.ingest = &ingest.Server{
 		Lookup: s.sourceMount,
 		Shoutcast: func() []*ingest.Mount {
@@ -326,11 +329,12 @@ func (s *Server) onTLSProbe(remote string) {
 // defaultStation is what "/stream" and "/direct-stream" play: "/" if
 // configured, else the first station.
 func (s *Server) defaultStation() Station {
-	if st, ok := s.byRoute["/"]; ok {
+	set := s.current()
+	if st, ok := set.byRoute["/"]; ok {
 		return st
 	}
-	if len(s.Stations) > 0 {
-		return s.Stations[0]
+	if len(set.list) > 0 {
+		return set.list[0]
 	}
 	return nil
 }
@@ -345,19 +349,19 @@ func (s *Server) stationFor(route string) Station {
 	if err != nil {
 		return nil
 	}
-	return s.byRoute[r]
+	return s.current().byRoute[r]
 }
 
 // sortedStations lists stations by route, "/" first.
 func (s *Server) sortedStations() []Station {
-	out := append([]Station(nil), s.Stations...)
+	out := append([]Station(nil), s.current().list...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Profile().Route < out[j].Profile().Route })
 	return out
 }
 
 func (s *Server) totalListeners() int {
 	n := 0
-	for _, st := range s.Stations {
+	for _, st := range s.current().list {
 		n += st.Listeners()
 	}
 	return n

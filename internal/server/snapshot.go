@@ -97,6 +97,7 @@ type eventsEntry struct {
 type eventsSnapshot struct {
 	all     []byte
 	station [][]byte
+	set     *stationSet // the stations described (or older: see build)
 }
 
 // get returns the events as built by s at most eventsMaxAge before now
@@ -142,8 +143,9 @@ func (c *eventsCache) get(s *Server, sch, h string, now time.Time) *eventsSnapsh
 // the stations' data joined into a JSON list, byte for byte what
 // json.Marshal makes of the list.
 func (c *eventsCache) build(s *Server, sch, h string, now time.Time) *eventsSnapshot {
+	set := s.current() // before the list: a swap meanwhile makes the next build differ too
 	list := s.eventStations(sch, h, now)
-	snap := &eventsSnapshot{station: make([][]byte, len(list))}
+	snap := &eventsSnapshot{station: make([][]byte, len(list)), set: set}
 	n := 2
 	for i := range list {
 		body, _ := json.Marshal(list[i])

@@ -101,7 +101,7 @@ func (s *Server) stream(ctx *fasthttp.RequestCtx, st Station) {
 		// A private station that finds nothing to play refuses the
 		// listener as the check above would have (mount.ErrNoAudio).
 		req.NoAudio = func() []byte {
-			s.refusals[st][refusedNoAudio].Add(1)
+			s.refusalsOf(st)[refusedNoAudio].Add(1)
 			return icy.ErrorResponse(nil, fasthttp.StatusServiceUnavailable, "503 Service Unavailable: "+noAudioWhy(set))
 		}
 		if err := st.Join(req); err != nil {
@@ -129,7 +129,7 @@ func (s *Server) admit(st Station, set station.Profile, ip string) (release func
 		}
 	}
 	if set.Mode == config.ModeIndividual {
-		give, refused, why := s.private.acquire(st, set.MaxPrivateStreams, s.maxPrivateStreams)
+		give, refused, why := s.private.acquire(st, set.MaxPrivateStreams, s.current().maxPrivateStreams)
 		if give == nil {
 			return nil, refused, why
 		}
@@ -177,13 +177,13 @@ func (s *Server) awaitReady(ctx context.Context, st Station) bool {
 
 // refuseConn is refuse on a connection already hijacked.
 func (s *Server) refuseConn(c net.Conn, st Station, reason refusal, why string) {
-	s.refusals[st][reason].Add(1)
+	s.refusalsOf(st)[reason].Add(1)
 	writeAndClose(c, icy.ErrorResponse(nil, fasthttp.StatusServiceUnavailable, "503 Service Unavailable: "+why))
 }
 
 // refuse turns a listener of st away with a 503 saying why, and counts it.
 func (s *Server) refuse(ctx *fasthttp.RequestCtx, st Station, reason refusal, why string) {
-	s.refusals[st][reason].Add(1)
+	s.refusalsOf(st)[reason].Add(1)
 	s.reply(ctx, fasthttp.StatusServiceUnavailable, "503 Service Unavailable: "+why)
 }
 

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aposazhennikov/stream-audio-to-web/demo"
@@ -103,8 +104,11 @@ type Profile struct {
 
 // Station is one configured route, built and ready to Start.
 type Station struct {
+	// settings are the settings the station was built with; a reload
+	// changes only the soft ones (reload.go), in current and profile.
 	settings config.Station
-	profile  Profile
+	current  atomic.Pointer[config.Station]
+	profile  atomic.Pointer[Profile]
 	demo     bool
 	mount    *mount.Mountpoint
 	live     *liveSources
@@ -245,8 +249,11 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 	if cfg.StateDir != "" && set.HasFolder() {
 		mp.StatePath = filepath.Join(cfg.StateDir, stateName(route))
 	}
-	program, err := buildProgramming(cfg, set, mp, deps, log)
-	if err != nil {
+	var program *programming
+	var err error
+	if set.Sync == config.SyncClock {
+		program = buildSync(set, mp, live.list())
+	} else if program, err = buildProgramming(cfg, set, mp, deps, log); err != nil {
 		return nil, err
 	}
 	an, owned := analyzerFor(cfg, deps, []config.Station{set})
@@ -257,7 +264,7 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		libs := append([]*playlist.Library{mp.Library}, program.libraries...)
 		mp.Scanned = func() { levels.measure(libs) }
 	}
-	return &Station{
+	st := &Station{
 		settings: set,
 		mount:    mp,
 		live:     live,
@@ -266,15 +273,17 @@ func Build(cfg *config.Config, set config.Station, deps Deps) (*Station, error) 
 		rescan:   cfg.RescanInterval,
 		log:      log.With("route", route),
 		encoders: encoders,
-		profile: Profile{
-			Route: route, Name: set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL,
-			Image: set.Image, Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
-			Channels: set.Channels, Metaint: set.Metaint, LegacyICYStatus: set.LegacyICYStatus,
-			OnDemand: set.OnDemand, LiveOnly: !set.HasFolder(),
-			MaxListeners: set.MaxListeners, MaxPrivateStreams: set.MaxPrivateStreams,
-			ServerMaxPrivateStreams: cfg.MaxPrivateStreams,
-		},
-	}, nil
+	}
+	st.current.Store(&set)
+	st.profile.Store(&Profile{
+		Route: route, Name: set.Name, Description: set.Description, Genre: set.Genre, URL: set.URL,
+		Image: set.Image, Public: set.Public, Mode: set.Mode, Bitrate: set.Bitrate, SampleRate: set.SampleRate,
+		Channels: set.Channels, Metaint: set.Metaint, LegacyICYStatus: set.LegacyICYStatus,
+		OnDemand: set.OnDemand, LiveOnly: !set.HasFolder(),
+		MaxListeners: set.MaxListeners, MaxPrivateStreams: set.MaxPrivateStreams,
+		ServerMaxPrivateStreams: cfg.MaxPrivateStreams,
+	})
+	return st, nil
 }
 
 // stateName is the file name of a route's resume state, distinct for
@@ -329,7 +338,10 @@ func escapeStateName(s string) string {
 // live, the name, description, genre and URL their client announced
 // (ice-name and friends) stand in for the configured ones, as on Icecast.
 func (s *Station) Profile() Profile {
-	p := s.profile
+	var p Profile
+	if cur := s.profile.Load(); cur != nil { // nil: a zero Station
+		p = *cur
+	}
 	if l := s.live.live; l != nil {
 		if st := l.Status(); st.OnAir {
 			in := st.Info
@@ -342,7 +354,12 @@ func (s *Station) Profile() Profile {
 
 // Settings are the station's resolved settings (with the demo folder in
 // Dir when Demo is true). For logs and `check`, never for the wire.
-func (s *Station) Settings() config.Station { return s.settings }
+func (s *Station) Settings() config.Station {
+	if cur := s.current.Load(); cur != nil { // nil: a zero Station
+		return *cur
+	}
+	return s.settings
+}
 
 // Demo reports whether the station plays the bundled demo tracks.
 func (s *Station) Demo() bool { return s.demo }

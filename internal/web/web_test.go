@@ -4,12 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +26,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -29,16 +35,24 @@ import (
 	"github.com/aposazhennikov/stream-audio-to-web/internal/station"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/testmedia"
 	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
+	"github.com/aposazhennikov/stream-audio-to-web/playlist"
 )
 
 // TestPageIsSelfContained checks what a browser test cannot see failing:
 // nothing is fetched from elsewhere, and titles never go through innerHTML.
 func TestPageIsSelfContained(t *testing.T) {
-	p := string(web.Page())
+	pg := web.Render(web.Branding{})
+	p := string(pg.HTML)
+	// Page weight: the whole page (HTML, style and script) in one file.
+	t.Logf("page weight: %d bytes", len(p))
+	if len(p) > 48<<10 {
+		t.Errorf("page is %d bytes, keep it under 48 KiB", len(p))
+	}
 	for _, want := range []string{
 		`<meta name="viewport"`, `<audio id="audio" preload="none">`, `aria-live="polite"`, `role="status"`,
 		`aria-pressed`, `prefers-color-scheme: dark`, `new EventSource(`, `fetch(at('streams')`, `:focus-visible`,
-		`system-ui`, `'?t=' + Date.now()`,
+		`system-ui`, `'?t=' + Date.now()`, `<title>audio-streamer</title>`, `--brand: #c2410c; --on-brand: #fff;`,
+		`localStorage`, `artwork:`, `history?route=`,
 	} {
 		if !strings.Contains(p, want) {
 			t.Errorf("page lacks %q", want)
@@ -49,24 +63,81 @@ func TestPageIsSelfContained(t *testing.T) {
 			t.Errorf("page contains %q: it must be self-contained and set user text with textContent", bad)
 		}
 	}
+	if strings.Contains(p, "{{") {
+		t.Error("page has a placeholder left")
+	}
+	if !strings.HasSuffix(pg.CSP, "; frame-ancestors 'none'") || !strings.HasSuffix(pg.EmbedCSP, "; frame-ancestors *") {
+		t.Errorf("CSP %q, embed CSP %q", pg.CSP, pg.EmbedCSP)
+	}
 }
 
-// tone is one generated test track.
+// TestRenderBranding checks that branding reaches the page as text, never
+// as markup, and that the accent colour gets readable text on it.
+func TestRenderBranding(t *testing.T) {
+	p := web.Render(web.Branding{Name: `Radio "<b>Ёлка</b>"`, Description: "Songs & <i>snow</i>", Accent: "#fde047",
+		Logo: "/art/0123", HideListeners: true})
+	h := string(p.HTML)
+	for _, want := range []string{
+		`<title>Radio &#34;&lt;b&gt;Ёлка&lt;/b&gt;&#34;</title>`, `<h1 id="brand">Radio &#34;&lt;b&gt;Ёлка&lt;/b&gt;&#34;</h1>`,
+		`<p id="tagline">Songs &amp; &lt;i&gt;snow&lt;/i&gt;</p>`, `data-logo="/art/0123"`, `data-hide-listeners=""`,
+		`--brand: #fde047; --on-brand: #111;`, `<meta name="theme-color" content="#fde047">`,
+	} {
+		if !strings.Contains(h, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if strings.Contains(h, "<b>") || strings.Contains(h, "<i>") {
+		t.Error("branding went into the page as markup")
+	}
+	// A colour that is not #rrggbb never reaches the style.
+	if h := string(web.Render(web.Branding{Accent: "red;}body{display:none"}).HTML); !strings.Contains(h, "--brand: #c2410c;") || strings.Contains(h, "red;}") {
+		t.Error("an invalid accent reached the page")
+	}
+	// The main style's hash does not depend on the colour.
+	a, b := web.Render(web.Branding{}).CSP, web.Render(web.Branding{Accent: "#123456"}).CSP
+	if a == b {
+		t.Error("the policy does not follow the accent's style block")
+	}
+}
+
+// tone is one generated test track; cover, if set, is the colour of the
+// picture embedded in it.
 type tone struct {
 	file, artist, title string
 	hz                  int
 	secs                float64
+	cover               color.RGBA
 }
 
 func (tn tone) display() string { return tn.artist + " - " + tn.title }
 
 var (
 	lounge = []tone{
-		{"01.mp3", "The Sine Waves", "Four Forty", 440, 5},
-		{"02.mp3", "Квинта", "Шестьсот шестьдесят", 660, 5},
+		{"01.mp3", "The Sine Waves", "Four Forty", 440, 5, color.RGBA{0xe1, 0x1d, 0x48, 255}},
+		{"02.mp3", "Квинта", "Шестьсот шестьдесят", 660, 5, color.RGBA{0x25, 0x63, 0xeb, 255}},
 	}
-	humor = []tone{{"01.mp3", "Юморист", "Анекдот про кота", 330, 8}}
+	humor = []tone{{"01.mp3", "Юморист", "Анекдот про кота", 330, 8, color.RGBA{}}}
 )
+
+// writePNG writes a square picture fading from c to a darker shade.
+func writePNG(t *testing.T, path string, c color.RGBA) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 96, 96))
+	for y := range 96 {
+		for x := range 96 {
+			f := 1 - float64(x+y)/400
+			img.Set(x, y, color.RGBA{uint8(float64(c.R) * f), uint8(float64(c.G) * f), uint8(float64(c.B) * f), 255})
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // radio is a running audio-streamer: the stations main's buildStations
 // would build from a config file, on a loopback port.
@@ -74,11 +145,13 @@ type radio struct {
 	addr     string
 	stations map[string]*station.Station
 	publish  time.Duration
+	covers   map[string]string // a track's display title → its cover's hash
 }
 
 func startRadio(t *testing.T, ffmpeg string) *radio {
 	t.Helper()
 	root := t.TempDir()
+	r := &radio{stations: map[string]*station.Station{}, covers: map[string]string{}}
 	dirs := map[string][]tone{"lounge": lounge, "humor": humor, "empty": nil}
 	for name, tones := range dirs {
 		dir := filepath.Join(root, name)
@@ -86,18 +159,41 @@ func startRadio(t *testing.T, ffmpeg string) *radio {
 			t.Fatal(err)
 		}
 		for _, tn := range tones {
-			cmd := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin",
-				"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:duration=%g:sample_rate=44100", tn.hz, tn.secs),
-				"-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
+			args := []string{"-hide_banner", "-loglevel", "error", "-nostdin",
+				"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:duration=%g:sample_rate=44100", tn.hz, tn.secs)}
+			if tn.cover.A != 0 {
+				// The cover as an ID3v2 APIC frame, as taggers write it.
+				cover := filepath.Join(root, name+tn.file+".png")
+				writePNG(t, cover, tn.cover)
+				args = append(args, "-i", cover, "-map", "0:a", "-map", "1:v", "-c:v", "copy", "-disposition:v", "attached_pic",
+					"-id3v2_version", "3", "-metadata:s:v", "title=Album cover", "-metadata:s:v", "comment=Cover (front)")
+			}
+			args = append(args, "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k",
 				"-metadata", "artist="+tn.artist, "-metadata", "title="+tn.title, filepath.Join(dir, tn.file))
-			if out, err := cmd.CombinedOutput(); err != nil {
+			if out, err := exec.Command(ffmpeg, args...).CombinedOutput(); err != nil {
 				t.Fatalf("ffmpeg: %v\n%s", err, out)
+			}
+			if tn.cover.A != 0 {
+				art, ok := playlist.ReadArt(filepath.Join(dir, tn.file))
+				if !ok {
+					t.Fatalf("%s/%s: ffmpeg wrote no cover", name, tn.file)
+				}
+				r.covers[tn.display()] = art.Hash
 			}
 		}
 	}
+	// The branding: a logo, and a picture for /humor, whose track has none.
+	logo, humorImage := filepath.Join(root, "logo.png"), filepath.Join(root, "humor.png")
+	writePNG(t, logo, color.RGBA{0x0f, 0x76, 0x6e, 255})
+	writePNG(t, humorImage, color.RGBA{0x16, 0xa3, 0x4a, 255})
 	// "/" starts listeners 1 s behind live so its titles change soon after a
 	// press; the others keep the default burst (64 KiB, 4 s at 128 kbit/s).
-	toml := fmt.Sprintf(`[[station]]
+	toml := fmt.Sprintf(`server_name = "Radio Sine"
+server_description = "Pure tones since 1822"
+logo = %q
+accent_color = "#0f766e"
+
+[[station]]
 route = "/"
 dir = %q
 name = "Lounge"
@@ -110,6 +206,8 @@ route = "/humor"
 dir = %q
 name = "Юмор FM"
 genre = "Comedy"
+description = "Jokes around the clock, in Russian"
+image = %q
 shuffle = false
 
 [[station]]
@@ -117,7 +215,7 @@ route = "/empty"
 dir = %q
 name = "Night Shift"
 genre = "Jazz"
-`, filepath.Join(root, "lounge"), filepath.Join(root, "humor"), filepath.Join(root, "empty"))
+`, logo, filepath.Join(root, "lounge"), filepath.Join(root, "humor"), humorImage, filepath.Join(root, "empty"))
 	cfgPath := filepath.Join(root, "audio-streamer.toml")
 	if err := os.WriteFile(cfgPath, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
@@ -131,7 +229,7 @@ genre = "Jazz"
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &radio{stations: map[string]*station.Station{}, publish: cfg.PublishInterval}
+	r.publish = cfg.PublishInterval
 	mctx, stopStations := context.WithCancel(context.Background())
 	for _, st := range list {
 		r.stations[st.Profile().Route] = st
@@ -144,7 +242,9 @@ genre = "Jazz"
 			st.Wait()
 		}
 	})
-	srv := &server.Server{ServerID: "audio-streamer"}
+	// As main builds it from the configuration.
+	srv := &server.Server{ServerID: "audio-streamer", LogoFile: cfg.Logo, Branding: web.Branding{
+		Name: cfg.ServerName, Description: cfg.ServerDescription, Accent: cfg.AccentColor, HideListeners: !cfg.ShowListeners}}
 	for _, st := range list {
 		srv.Stations = append(srv.Stations, st)
 	}
@@ -296,7 +396,10 @@ func (l *browserLog) listen(ev any) {
 		l.messages = append(l.messages, msg)
 		// Failed loads are expected here (503s, a cut network); a blocked
 		// script or style (Content-Security-Policy) is not.
-		if ev.Entry.Level == cdplog.EntryLevelError && ev.Entry.Source != cdplog.EntrySourceNetwork {
+		// Nor is /web refused in another site's frame (the embed test
+		// checks that it is).
+		if ev.Entry.Level == cdplog.EntryLevelError && ev.Entry.Source != cdplog.EntrySourceNetwork &&
+			!strings.Contains(ev.Entry.Text, "frame-ancestors 'none'") {
 			l.errors = append(l.errors, msg)
 		}
 	case *network.EventRequestWillBeSent:
@@ -323,6 +426,34 @@ func (l *browserLog) attempts(part string) []mediaRequest {
 	for _, r := range l.requests {
 		if strings.Contains(r.url, part) && !slices.ContainsFunc(out, func(o mediaRequest) bool { return o.url == r.url }) {
 			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// startSite serves page as another web site (another origin: its own
+// port) and returns its address.
+func startSite(t *testing.T, body string) string {
+	t.Helper()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(ts.Close)
+	// localhost, where the radio is 127.0.0.1: another site, so Chromium
+	// runs the frame in a process of its own as for any real embed.
+	return strings.Replace(ts.URL, "127.0.0.1", "localhost", 1)
+}
+
+// refusedFrames are the browser's messages about pages it would not show
+// in a frame.
+func (l *browserLog) refusedFrames() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, m := range l.messages {
+		if strings.Contains(m, "frame-ancestors 'none'") && strings.Contains(m, "blocked") {
+			out = append(out, m)
 		}
 	}
 	return out
@@ -383,6 +514,17 @@ type pageState struct {
 	Focused   string              `json:"focused"`
 	Rows      map[string]rowState `json:"rows"`
 	RowsOrder []string            `json:"order"`
+	// The focused station at the top, the history, the volume, branding.
+	Brand       string   `json:"brand"`
+	Tagline     string   `json:"tagline"`
+	HeroStation string   `json:"heroStation"`
+	HeroTitle   string   `json:"heroTitle"`
+	HeroDesc    string   `json:"heroDesc"`
+	Art         string   `json:"art"`
+	History     []string `json:"history"`
+	Volume      float64  `json:"volume"`
+	AudioVolume float64  `json:"audioVolume"`
+	Path        string   `json:"path"`
 }
 
 type rowState struct {
@@ -392,6 +534,7 @@ type rowState struct {
 	Pressed   bool   `json:"pressed"`
 	Label     string `json:"label"`
 	Current   bool   `json:"current"`
+	Thumb     string `json:"thumb"`
 }
 
 const stateJS = `(() => {
@@ -402,14 +545,20 @@ const stateJS = `(() => {
     order.push(li.dataset.route);
     rows[li.dataset.route] = { name: li.querySelector('.name').textContent, track: li.querySelector('.track').textContent,
       listeners: li.querySelector('.listeners').textContent, pressed: b.getAttribute('aria-pressed') === 'true',
-      label: b.getAttribute('aria-label') || '', current: li.getAttribute('aria-current') === 'true' };
+      label: b.getAttribute('aria-label') || '', current: li.getAttribute('aria-current') === 'true',
+      thumb: li.querySelector('.thumb').getAttribute('src') || '' };
   }
   const f = document.activeElement;
   return { paused: a.paused, time: a.currentTime, src: a.getAttribute('src') || '', muted: a.muted,
     status: document.getElementById('status').textContent, conn: document.getElementById('conn').textContent,
     now: document.getElementById('now').textContent, unmute: !document.getElementById('unmute').hidden,
     media: document.querySelectorAll('audio, video').length,
-    focused: f && f.closest('li') ? f.closest('li').dataset.route + ' ' + f.tagName : '', rows, order };
+    focused: f && f.closest('li') ? f.closest('li').dataset.route + ' ' + f.tagName : '', rows, order,
+    brand: document.getElementById('brand').textContent, tagline: document.getElementById('tagline').textContent,
+    heroStation: document.getElementById('hero-station').textContent, heroTitle: document.getElementById('hero-title').textContent,
+    heroDesc: document.getElementById('hero-desc').textContent, art: document.getElementById('art').getAttribute('src') || '',
+    history: [...document.querySelectorAll('#history li')].map((li) => (li.className === 'now' ? '* ' : '') + li.textContent),
+    volume: +document.getElementById('volume').value, audioVolume: a.volume, path: location.pathname + location.search };
 })()`
 
 func eval[T any](t *testing.T, b *browser, js string) T {
@@ -477,7 +626,14 @@ func artifactDir(t *testing.T) string {
 
 func (b *browser) screenshot(t *testing.T, path string) []byte {
 	t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	return b.capture(t, path, chromedp.FullScreenshot(100))
+}
+
+// capture saves what shot takes (the full page, or the viewport as a
+// person sees it).
+func (b *browser) capture(t *testing.T, path string, shot chromedp.Action[[]byte]) []byte {
+	t.Helper()
+	png, err := chromedp.Run(b.ctx, shot)
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
@@ -523,8 +679,40 @@ func TestPlayerInChromium(t *testing.T) {
 	st := b.wait(t, 10*time.Second, "three stations and live updates", func(st pageState) bool {
 		return len(st.Rows) == 3 && st.Conn == "Live"
 	})
-	if want := []string{"/", "/empty", "/humor"}; !slices.Equal(st.RowsOrder, want) {
-		t.Errorf("stations listed as %q, want %q", st.RowsOrder, want)
+	if want := []string{"/", "/humor", "/empty"}; !slices.Equal(st.RowsOrder, want) {
+		t.Errorf("stations listed as %q, want %q (configuration order)", st.RowsOrder, want)
+	}
+	// Branding: name, line, logo, accent colour; the first station on top.
+	if st.Brand != "Radio Sine" || st.Tagline != "Pure tones since 1822" || st.HeroStation != "Lounge" {
+		t.Errorf("branding: %q, %q; top station %q", st.Brand, st.Tagline, st.HeroStation)
+	}
+	type look struct {
+		Logo   int    `json:"logo"`
+		Accent string `json:"accent"`
+		Title  string `json:"title"`
+	}
+	lk := waitEval(t, b, 5*time.Second, "the logo loaded", `(() => ({ logo: document.getElementById('logo').naturalWidth,
+  accent: getComputedStyle(document.getElementById('hero-play')).backgroundColor, title: document.title }))()`,
+		func(l look) bool { return l.Logo > 0 })
+	if lk.Logo != 96 || lk.Accent != "rgb(15, 118, 110)" || lk.Title != "Radio Sine" {
+		t.Errorf("logo %d px wide, accent %s, title %q", lk.Logo, lk.Accent, lk.Title)
+	}
+	// Pictures: /humor's own image (its track has none), /empty's
+	// generated one, each by content at /art/<hash>.
+	for route, want := range map[string]string{"/humor": "image/png", "/empty": "image/svg+xml"} {
+		thumb := st.Rows[route].Thumb
+		if !strings.HasPrefix(thumb, "/art/") {
+			t.Errorf("%s thumbnail %q", route, thumb)
+			continue
+		}
+		resp, err := http.Get("http://" + r.addr + thumb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || got != want {
+			t.Errorf("%s thumbnail %s: %d %s, want %s", route, thumb, resp.StatusCode, got, want)
+		}
 	}
 	if got := st.Rows["/humor"]; got.Name != "Юмор FM" || got.Label != "Play Юмор FM" || got.Listeners != "0 listeners" {
 		t.Errorf("/humor row %+v", got)
@@ -555,9 +743,13 @@ func TestPlayerInChromium(t *testing.T) {
   a.addEventListener('playing', () => { if (!__t.playing) __t.playing = performance.now(); });
   a.addEventListener('timeupdate', () => { if (!__t.progress && a.currentTime > 0) __t.progress = performance.now(); });
   a.addEventListener('loadstart', () => { __t.loads++; __t.loadAt = Date.now(); });
-  const tr = document.querySelector('li[data-route="/"] .track');
-  new MutationObserver(() => __t.titles.push({ at: Date.now(), text: tr.textContent, pos: a.currentTime, join: __t.loadAt }))
-    .observe(tr, { childList: true, characterData: true, subtree: true });
+  const tr = document.querySelector('li[data-route="/"] .track'), art = document.getElementById('art');
+  const cover = () => { const m = navigator.mediaSession.metadata; return m && m.artwork.length ? m.artwork[0].src : ''; };
+  new MutationObserver(() => __t.titles.push({ at: Date.now(), text: tr.textContent, pos: a.currentTime, join: __t.loadAt,
+    art: art.getAttribute('src'), cover: cover() })).observe(tr, { childList: true, characterData: true, subtree: true });
+  __t.arts = [];
+  new MutationObserver(() => __t.arts.push({ text: tr.textContent, art: art.getAttribute('src') }))
+    .observe(art, { attributes: true, attributeFilter: ['src'] });
 })()`)
 	step("page loaded")
 
@@ -599,10 +791,12 @@ func TestPlayerInChromium(t *testing.T) {
 	// frame is (heard start - join) seconds into it: compare with the audio
 	// position at the moment the title changed.
 	type change struct {
-		At   float64 `json:"at"`
-		Text string  `json:"text"`
-		Pos  float64 `json:"pos"`
-		Join float64 `json:"join"`
+		At    float64 `json:"at"`
+		Text  string  `json:"text"`
+		Pos   float64 `json:"pos"`
+		Join  float64 `json:"join"`
+		Art   string  `json:"art"`
+		Cover string  `json:"cover"`
 	}
 	heard, err := time.Parse(time.RFC3339Nano, np.StartedAt)
 	if err != nil {
@@ -629,22 +823,66 @@ func TestPlayerInChromium(t *testing.T) {
 	if got := eval[int](t, b, `__t.loads`); got != loads {
 		t.Errorf("the audio element reloaded %d times during a title change", got-loads)
 	}
+	// The cover changed with the title, not before: in the same update,
+	// on the page and on the lock screen (Media Session).
+	if want := "/art/" + r.covers[after]; ch.Art != want || !strings.HasSuffix(ch.Cover, want) {
+		t.Errorf("at the title change to %q: cover %q, lock screen %q, want %q", after, ch.Art, ch.Cover, want)
+	}
+	type artChange struct {
+		Text string `json:"text"`
+		Art  string `json:"art"`
+	}
+	artChanges := eval[[]artChange](t, b, `__t.arts`)
+	if len(artChanges) == 0 {
+		t.Error("the cover never changed")
+	}
+	for _, a := range artChanges {
+		if a.Art != "/art/"+r.covers[a.Text] {
+			t.Errorf("cover %q shown while the title was %q (its cover: %q)", a.Art, a.Text, r.covers[a.Text])
+		}
+	}
+	// Recently played: both tracks with their times, the one playing first.
+	st = b.wait(t, 5*time.Second, "both tracks in the history", func(st pageState) bool {
+		return len(st.History) >= 2 && strings.HasPrefix(st.History[0], "* ") && strings.HasSuffix(st.History[0], after) &&
+			strings.HasSuffix(st.History[1], before)
+	})
+	if !regexp.MustCompile(`^\* \d{1,2}:\d{2}`).MatchString(st.History[0]) {
+		t.Errorf("history entry %q has no time", st.History[0])
+	}
+	// Volume: the slider by keyboard sets the audio's volume.
+	b.do(t, "focus the volume", chromedp.Focus(chromedp.ID("volume")))
+	for range 4 {
+		b.do(t, "arrow left", chromedp.KeyEvent(kb.ArrowLeft))
+	}
+	b.wait(t, 2*time.Second, "volume 0.8", func(st pageState) bool { return st.Volume == 0.8 && st.AudioVolume == 0.8 })
 	t1 := eval[float64](t, b, `document.getElementById('audio').currentTime`)
 	b.wait(t, 5*time.Second, "audio still advancing", func(st pageState) bool { return st.Time > t1+0.5 && !st.Paused })
 
-	// Screenshots: light (the README's, when asked for) and dark.
-	b.colorScheme(t, "light")
-	png := b.screenshot(t, filepath.Join(arts, "web-player-light.png"))
-	if os.Getenv("AUDIO_STREAMER_UPDATE_DOCS") == "1" {
-		if len(png) > 200<<10 {
-			t.Errorf("screenshot is %d KB, the README's must stay under 200 KB", len(png)>>10)
-		} else if err := os.WriteFile(filepath.Join("..", "..", "docs", "web-player.png"), png, 0o644); err != nil {
-			t.Error(err)
+	// Screenshots at 1280 and 390 px: light (the README's, when asked
+	// for) and dark.
+	for _, shot := range []struct {
+		file string
+		w, h int64
+	}{{"web-player.png", 1280, 800}, {"web-player-mobile.png", 390, 844}} {
+		b.do(t, "viewport", chromedp.EmulateViewport(shot.w, shot.h))
+		if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > int(shot.w) {
+			t.Errorf("page is %d px wide at a %d px viewport", w, shot.w)
 		}
+		eval[chromedp.Void](t, b, `document.activeElement.blur()`)
+		b.colorScheme(t, "light")
+		png := b.capture(t, filepath.Join(arts, shot.file), chromedp.CaptureScreenshot())
+		if os.Getenv("AUDIO_STREAMER_UPDATE_DOCS") == "1" {
+			if len(png) > 300<<10 {
+				t.Errorf("screenshot is %d KB, the README's must stay under 300 KB", len(png)>>10)
+			} else if err := os.WriteFile(filepath.Join("..", "..", "docs", shot.file), png, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+		b.colorScheme(t, "dark")
+		b.capture(t, filepath.Join(arts, strings.TrimSuffix(shot.file, ".png")+"-dark.png"), chromedp.CaptureScreenshot())
 	}
-	b.colorScheme(t, "dark")
-	b.screenshot(t, filepath.Join(arts, "web-player-dark.png"))
 	b.colorScheme(t, "light")
+	b.do(t, "desktop viewport", chromedp.EmulateViewport(1000, 700))
 	b.log.checkNoErrors(t, "playing /")
 	step("title changed, screenshots")
 
@@ -690,7 +928,7 @@ func TestPlayerInChromium(t *testing.T) {
 
 	// 7. Keyboard: Tab reaches the play buttons with a visible focus ring,
 	// Space plays and pauses.
-	b.do(t, "focus the link of /", chromedp.Focus(chromedp.CSS(`li[data-route="/"] .meta a`)))
+	b.do(t, "focus the link of /", chromedp.Focus(chromedp.CSS(`li[data-route="/"] .name a`)))
 	b.do(t, "shift+tab", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
 	st = b.wait(t, 2*time.Second, "focus on the first play button", func(st pageState) bool { return st.Focused == "/ BUTTON" })
 	ring := eval[string](t, b, `(() => { const f = document.activeElement; return f.matches(':focus-visible') ? getComputedStyle(f).outlineStyle : 'not focus-visible'; })()`)
@@ -727,6 +965,9 @@ func TestPlayerInChromium(t *testing.T) {
 	if !st.Paused || !st.Rows["/humor"].Current || st.Focused != "/humor BUTTON" {
 		t.Errorf("autoplay refused: paused %v, /humor row %+v, focus %q", st.Paused, st.Rows["/humor"], st.Focused)
 	}
+	if st.Volume != 0.8 || st.AudioVolume != 0.8 {
+		t.Errorf("volume after a reload: slider %v, audio %v, want 0.8 remembered", st.Volume, st.AudioVolume)
+	}
 	b.do(t, "space", chromedp.KeyEvent(" "))
 	b.wait(t, 15*time.Second, "/humor playing after one key press", playing("/humor", 0.5))
 	eval[chromedp.Void](t, b, `location.assign('/web?station=/humor&autoplay=1')`)
@@ -756,7 +997,94 @@ func TestPlayerInChromium(t *testing.T) {
 		func(m media) bool { return m.Found && !m.Paused && m.Time > 1.5 })
 	step("direct route")
 
-	// 11. When /events keeps failing, or EventSource is missing, the page
+	// 11. /web/<route> opens on that station; picking another by its name
+	// changes the address, so it can be shared.
+	b.do(t, "open /web/humor", chromedp.Navigate(base+"/web/humor"))
+	st = b.wait(t, 10*time.Second, "/humor on top", func(st pageState) bool {
+		return st.Rows["/humor"].Current && st.HeroStation == "Юмор FM" && st.HeroTitle == humor[0].title
+	})
+	if st.HeroDesc != "Jokes around the clock, in Russian" || !st.Paused || st.Art != st.Rows["/humor"].Thumb {
+		t.Errorf("/web/humor: description %q, paused %v, art %q (row %q)", st.HeroDesc, st.Paused, st.Art, st.Rows["/humor"].Thumb)
+	}
+	// Listen elsewhere: playlists, the stream's address, the embed snippet.
+	b.do(t, "open the menu", chromedp.Click(chromedp.CSS(`#elsewhere summary`)))
+	type menu struct {
+		Open   bool     `json:"open"`
+		Links  []string `json:"links"`
+		Stream string   `json:"stream"`
+		Embed  string   `json:"embed"`
+	}
+	mn := eval[menu](t, b, `(() => ({ open: document.getElementById('elsewhere').open,
+  links: ['m3u', 'pls', 'xspf'].map((id) => document.getElementById(id).getAttribute('href')),
+  stream: document.getElementById('stream-url').value, embed: document.getElementById('embed-code').value }))()`)
+	if !mn.Open || !slices.Equal(mn.Links, []string{"/humor.m3u", "/humor.pls", "/humor.xspf"}) ||
+		mn.Stream != "http://"+proxy.ln.Addr().String()+"/humor" || !strings.Contains(mn.Embed, `<iframe src="`+base+`/embed/humor"`) {
+		t.Errorf("menu: %+v", mn)
+	}
+	b.do(t, "escape", chromedp.KeyEvent(kb.Escape))
+	if eval[bool](t, b, `document.getElementById('elsewhere').open`) {
+		t.Error("Escape left the menu open")
+	}
+	b.do(t, "pick /empty by its name", chromedp.Click(chromedp.CSS(`li[data-route="/empty"] .name a`)))
+	b.wait(t, 5*time.Second, "/empty on top", func(st pageState) bool {
+		return st.HeroStation == "Night Shift" && st.Path == "/web/empty" && st.Rows["/empty"].Current
+	})
+	b.log.checkNoErrors(t, "deep links")
+	step("deep links")
+
+	// 12. Another site embeds /embed/humor: it plays there, by keyboard;
+	// /web in a frame is refused.
+	site := startSite(t, `<!doctype html><title>A blog</title><h1>My blog</h1>
+<iframe id="player" src="`+base+`/embed/humor" width="480" height="140" title="Radio"></iframe>
+<iframe id="page" src="`+base+`/web" width="480" height="140" title="Page"></iframe>`)
+	b.do(t, "open another site", chromedp.Navigate(site))
+	// The embed runs in a process of its own (another site): attach to it.
+	var frame target.ID
+	testmedia.PollUntil(t, 10*time.Second, "the embed's frame", func() bool {
+		list, err := chromedp.Targets(b.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ti := range list {
+			if ti.Type == "iframe" && ti.URL == base+"/embed/humor" {
+				frame = ti.TargetID
+			}
+		}
+		return frame != ""
+	})
+	fctx, cancelFrame := chromedp.NewContext(b.ctx, chromedp.WithTargetID(frame))
+	defer cancelFrame()
+	eb := &browser{ctx: fctx, log: b.log}
+	type embedded struct {
+		Label string `json:"label"`
+		Title string `json:"title"`
+		Art   string `json:"art"`
+		Hero  bool   `json:"hero"`
+		List  bool   `json:"list"`
+	}
+	em := waitEval(t, eb, 10*time.Second, "the embed showing /humor", `(() => ({ label: document.getElementById('hero-play').getAttribute('aria-label'),
+  title: document.getElementById('hero-title').textContent, art: document.getElementById('art').getAttribute('src') || '',
+  hero: document.getElementById('hero').getBoundingClientRect().height > 0, list: document.getElementById('list').getBoundingClientRect().height > 0 }))()`,
+		func(e embedded) bool { return e.Label == "Play Юмор FM" })
+	if em.Title != humor[0].display() || !strings.HasPrefix(em.Art, "/art/") || !em.Hero || em.List {
+		t.Errorf("embed: %+v", em)
+	}
+	testmedia.PollUntil(t, 10*time.Second, "no listener of /humor before the embed plays", func() bool {
+		return r.stations["/humor"].Stats().Listeners == 0
+	})
+	eb.do(t, "focus the embed's play button", chromedp.Focus(chromedp.ID("hero-play")))
+	eb.do(t, "space", chromedp.KeyEvent(" "))
+	testmedia.PollUntil(t, 15*time.Second, "the embed to play /humor", func() bool {
+		return r.stations["/humor"].Stats().Listeners == 1
+	})
+	b.screenshot(t, filepath.Join(arts, "embed.png"))
+	// Only /web says frame-ancestors 'none' (the embed's is *).
+	if refused := b.log.refusedFrames(); len(refused) != 1 {
+		t.Errorf("framing refused %d times, want once (/web): %q", len(refused), refused)
+	}
+	step("embed")
+
+	// 13. When /events keeps failing, or EventSource is missing, the page
 	// polls /streams instead.
 	block := func(patterns ...*network.BlockPattern) {
 		if _, err := chromedp.Call(b.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns}); err != nil {
