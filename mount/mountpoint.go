@@ -86,6 +86,7 @@ type Mountpoint struct {
 	scans      broadcast               // fired after every scan
 	lastScanOK atomic.Bool
 	scanCount  atomic.Int64
+	burst      atomic.Pointer[burstSetting] // SetBurst's, for private stations
 
 	// Individual mode: the private stations running (and their sources,
 	// to poke after a rescan), and the route's counters: its listeners and
@@ -159,6 +160,15 @@ func (m *Mountpoint) newFolder(order *playlist.Order) *FolderSource {
 		f.Programme = m.Programme(&OrderProgramme{Library: m.Library, Order: order})
 	}
 	return f
+}
+
+// SetBurst changes how far behind live new listeners start, for the radio
+// station (Station.SetBurst) or the private stations started from now on.
+func (m *Mountpoint) SetBurst(d time.Duration, bytes int) {
+	m.burst.Store(&burstSetting{d: d, bytes: bytes})
+	if st := m.Radio(); st != nil {
+		st.SetBurst(d, bytes)
+	}
 }
 
 // Skip ends the radio station's folder track at its next frame boundary
@@ -416,6 +426,9 @@ func (m *Mountpoint) Join(req JoinRequest) error {
 // private station has the same burst delay.
 func (m *Mountpoint) privateConfig() Config {
 	cfg := m.Station.withDefaults()
+	if b := m.burst.Load(); b != nil {
+		cfg.Burst, cfg.BurstBytes = b.d, b.bytes
+	}
 	cfg.Burst, cfg.BurstBytes = cfg.nominalBurst(), 0
 	cfg.OnTrack = nil // a listener's private tracks are not the route's history
 	cfg.Shards = 1

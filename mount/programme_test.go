@@ -313,3 +313,22 @@ func TestFlushDuringAnOpenGivesThatPickBack(t *testing.T) {
 		t.Fatalf("opened ahead after the flush: %s", up[0].Rel)
 	}
 }
+
+// TestSetBurstAppliesToNewListeners: a burst changed while the station
+// runs sets how far behind live the next listener starts.
+func TestSetBurstAppliesToNewListeners(t *testing.T) {
+	cfg := Config{Route: "/", Burst: 2 * time.Second, PublishInterval: 100 * time.Millisecond}
+	ts := startStation(t, cfg, testmedia.FramesFrom(0, 2000))
+	waitReady(t, ts.Station, 3*time.Second)
+	if d := ts.BurstDelay(); d != 2100*time.Millisecond {
+		t.Fatalf("burst delay %v before the change", d)
+	}
+	ts.SetBurst(time.Second, 0)
+	if d := ts.BurstDelay(); d != 1100*time.Millisecond {
+		t.Fatalf("burst delay %v after SetBurst(1s)", d)
+	}
+	ts.SetBurst(0, 0)
+	if d := ts.BurstDelay(); d != 0 {
+		t.Fatalf("burst delay %v after SetBurst(0): want the live edge", d)
+	}
+}

@@ -104,6 +104,12 @@ func burstDelay(c *Config, r *Ring) time.Duration {
 	return d + c.PublishInterval
 }
 
+// burstSetting is a burst set while the station runs (SetBurst).
+type burstSetting struct {
+	d     time.Duration
+	bytes int
+}
+
 // Station is one broadcast. Create it with New, run it with Run.
 type Station struct {
 	cfg     Config
@@ -129,6 +135,8 @@ type Station struct {
 	emptyOnce     sync.Once
 
 	idle atomic.Bool
+	// burst, once SetBurst is called, replaces cfg's Burst and BurstBytes.
+	burst atomic.Pointer[burstSetting]
 	// onAir is the track on the live edge when its source lets it be
 	// skipped (a folder's); skipping is the one Skip asked to end.
 	onAir    atomic.Pointer[TrackInfo]
@@ -608,7 +616,23 @@ func (s *Station) logTrackStarted(info *TrackInfo) {
 
 // BurstDelay is how far behind live a listener joining now starts (see
 // burstDelay).
-func (s *Station) BurstDelay() time.Duration { return burstDelay(&s.cfg, s.ring) }
+func (s *Station) BurstDelay() time.Duration {
+	b := s.burst.Load()
+	if b == nil {
+		return burstDelay(&s.cfg, s.ring)
+	}
+	c := Config{Burst: b.d, BurstBytes: b.bytes, PublishInterval: s.cfg.PublishInterval}
+	return burstDelay(&c, s.ring)
+}
+
+// SetBurst changes how far behind live new listeners start (Config.Burst
+// and BurstBytes) while the station runs: listeners already connected keep
+// their place, so for a while they are not all the same time behind live.
+// The ring holds at most BufferSize bytes: a burst beyond that starts at
+// the oldest block.
+func (s *Station) SetBurst(d time.Duration, bytes int) {
+	s.burst.Store(&burstSetting{d: d, bytes: bytes})
+}
 
 // Ready reports whether the station is producing audio now; listeners of a
 // station that is not get a 503. Between two tracks the station is idle

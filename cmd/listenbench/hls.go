@@ -207,7 +207,7 @@ func fetchPlaylist(ctx context.Context, client *http.Client, u string) (mediaPla
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body) // let the connection be reused
 		return pl, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	sc := bufio.NewScanner(resp.Body)

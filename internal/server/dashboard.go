@@ -272,13 +272,14 @@ type goLiveJSON struct {
 	FFmpeg        string `json:"ffmpeg"`
 }
 
-// adminStations serves GET /api/stations.
+// adminStations serves GET /api/stations, by route.
 func (s *Server) adminStations(ctx *fasthttp.RequestCtx) {
 	if !methodIs(ctx, "GET", "HEAD") || !s.admin(ctx) {
 		return
 	}
-	out := make([]adminStationJSON, 0, len(s.Stations))
-	for _, st := range s.Stations {
+	list := s.sortedStations()
+	out := make([]adminStationJSON, 0, len(list))
+	for _, st := range list {
 		p := st.Profile()
 		j := adminStationJSON{Route: p.Route, Name: p.Name, Mode: string(p.Mode), Bitrate: p.Bitrate,
 			SampleRate: p.SampleRate, Channels: p.Channels, Programme: st.Programme() != nil}

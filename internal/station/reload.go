@@ -40,6 +40,7 @@ import (
 var softKeys = map[string]bool{
 	"name": true, "description": true, "genre": true, "url": true, "public": true, "image": true,
 	"max_listeners": true, "max_private_streams": true, "icy_metaint": true, "legacy_icy_status": true,
+	"burst": true,
 }
 
 // stationDefaults are the top-level keys that are only defaults of
@@ -204,6 +205,10 @@ func (s *Station) Update(set config.Station) {
 	cur.Name, cur.Description, cur.Genre, cur.URL = set.Name, set.Description, set.Genre, set.URL
 	cur.Public, cur.Image, cur.MaxListeners, cur.MaxPrivateStreams = set.Public, set.Image, set.MaxListeners, set.MaxPrivateStreams
 	cur.Metaint, cur.LegacyICYStatus = set.Metaint, set.LegacyICYStatus
+	if cur.Burst != set.Burst {
+		cur.Burst = set.Burst
+		s.mount.SetBurst(set.Burst.Duration, set.Burst.Bytes)
+	}
 	if cur.Jingles == "" {
 		cur.JingleTitle = set.JingleTitle
 	}

@@ -49,7 +49,7 @@ func stepsByRoute(p station.Plan) map[string]station.Step {
 }
 
 // TestPlan: an unchanged station is kept, one with only soft changes is
-// updated, a changed folder or burst restarts its station, and routes
+// updated, a changed burst applies live, a changed folder restarts its station, and routes
 // are added and removed; the server-wide keys that changed are named.
 func TestPlan(t *testing.T) {
 	d := folders(t, 3)
@@ -104,7 +104,7 @@ dir = "`+d[2]+`"
 	got := stepsByRoute(plan)
 	for route, want := range map[string]station.Action{
 		"/": station.Keep, "/keep": station.Keep, "/soft": station.Update, "/hard": station.Restart,
-		"/burst": station.Restart, "/new": station.Add, "/gone": station.Remove,
+		"/burst": station.Update, "/new": station.Add, "/gone": station.Remove,
 	} {
 		if got[route].Action != want {
 			t.Errorf("%s: %v (changed %v), want %v", route, got[route].Action, got[route].Changed, want)
