@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -632,11 +633,33 @@ func (f *FolderSource) open(ctx context.Context, path string, pick Pick, offset 
 		Rel: pick.Rel, Path: path, Kind: pick.Kind, Show: pick.Show,
 		Bitrate: first.Bitrate / 1000, SampleRate: first.SampleRate, Channels: first.Channels,
 	}
+	if !f.Decoder.NeedsFFmpeg(audioPath) {
+		info.Duration = fileDuration(audioPath, fr, first, offset, level)
+	}
 	title := f.title(path, pick)
 	info.Artist, info.Title, info.Display = title.Artist, title.Title, title.Display
 	info.Meta = icy.MetaBlock(title.Display, f.Charset)
 	kept = true
 	return &Track{Info: info, Frames: &fileFrames{src: frames, fr: fr, first: first}, Closer: closer, pick: pick}, nil
+}
+
+// fileDuration estimates how long an MP3 file plays from its first frame
+// that plays: its Xing frame count when it has one and plays from the
+// start, else the bytes left at that frame's bitrate (exact for constant
+// bitrate), bounded by level's trim. 0 when it cannot tell.
+func fileDuration(path string, fr *FrameReader, first Frame, offset int64, level Level) time.Duration {
+	var d time.Duration
+	if fr.InfoFrames > 0 && offset == 0 {
+		d = time.Duration(int64(fr.InfoFrames)*int64(first.Samples)*int64(time.Second)/int64(first.SampleRate)) - level.Start
+	} else if fi, err := os.Stat(path); err == nil && first.Bitrate > 0 {
+		// From the first frame that plays: trimmed lead-in already left out.
+		left := fi.Size() - fr.Offset() + int64(len(first.Data))
+		d = time.Duration(left * 8 * int64(time.Second) / int64(first.Bitrate))
+	}
+	if level.End > 0 {
+		d = min(d, level.End-level.Start)
+	}
+	return max(d, 0)
 }
 
 // openFile opens the audio, through the test hook if one is set.

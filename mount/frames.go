@@ -56,6 +56,9 @@ type FrameReader struct {
 	// frames left out (the Xing/Info header frame, mismatching frames).
 	Skipped int64
 	Dropped int
+	// InfoFrames is the number of audio frames the file's Xing/Info header
+	// frame says it holds; 0 without one (or without the count).
+	InfoFrames int
 }
 
 // NewFrameReader reads frames from r, which should hold the audio region of
@@ -141,6 +144,7 @@ func (fr *FrameReader) Next() (Frame, error) {
 			fr.locked = true
 			fr.version, fr.layer, fr.rate = h.Version(), h.Layer(), h.SampleRate()
 			if isInfoFrame(data) {
+				fr.InfoFrames = infoFrameCount(data)
 				fr.Dropped++
 				continue
 			}
@@ -301,6 +305,22 @@ func isInfoFrame(frame []byte) bool {
 	}
 	tag := string(frame[off : off+4])
 	return tag == "Xing" || tag == "Info"
+}
+
+// infoFrameCount reads the frame count of a Xing/Info header frame (its
+// flags' bit 0); 0 for a VBRI frame or one without the count.
+func infoFrameCount(frame []byte) int {
+	for _, tag := range []string{"Xing", "Info"} {
+		i := bytes.Index(frame, []byte(tag))
+		if i < 0 || len(frame) < i+12 {
+			continue
+		}
+		if frame[i+7]&1 == 0 {
+			return 0
+		}
+		return int(binary.BigEndian.Uint32(frame[i+8 : i+12]))
+	}
+	return 0
 }
 
 // AudioRegion returns where the MPEG data of a file of the given size ends,

@@ -2,6 +2,7 @@ package mount
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"errors"
 	"io"
@@ -330,5 +331,41 @@ func TestSetBurstAppliesToNewListeners(t *testing.T) {
 	ts.SetBurst(0, 0)
 	if d := ts.BurstDelay(); d != 0 {
 		t.Fatalf("burst delay %v after SetBurst(0): want the live edge", d)
+	}
+}
+
+// TestTrackDurationFromTheFile: a folder MP3's track says how long it
+// plays, from its size and bitrate or from its Xing frame count.
+func TestTrackDurationFromTheFile(t *testing.T) {
+	dir := t.TempDir()
+	testmedia.WriteFile(t, dir, "cbr.mp3", testmedia.ID3v2("", "CBR", 0), testmedia.Frames(400))
+	xing := testmedia.XingFrame("Xing") // flags 0x0F: the frame count is present
+	binary.BigEndian.PutUint32(xing[44:48], 1000)
+	// 600 frames, so the size says ~15.7 s: the count says 26.1 s.
+	testmedia.WriteFile(t, dir, "vbr.mp3", xing, testmedia.Frames(600))
+	lib := playlist.NewLibrary(dir, playlist.LibraryOptions{})
+	if _, err := lib.Scan(); err != nil {
+		t.Fatal(err)
+	}
+	src := &FolderSource{Library: lib, Order: playlist.NewOrder(lib, false, nil), Preload: 2}
+	ready := runFolder(t, src)
+	frame := Frame{Samples: 1152, SampleRate: 44100}.Duration()
+	want := map[string]time.Duration{"cbr.mp3": 400 * frame, "vbr.mp3": 1000 * frame}
+	for len(want) > 0 {
+		tr := src.Next()
+		if tr == nil {
+			select {
+			case <-ready:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("tracks not opened; left %v", want)
+			}
+			continue
+		}
+		info := tr.Info
+		closeTrack(tr)
+		if d, w := info.Duration, want[info.Rel]; d < w*98/100 || d > w*102/100 {
+			t.Errorf("%s: duration %v, want about %v", info.Rel, d, w)
+		}
+		delete(want, info.Rel)
 	}
 }

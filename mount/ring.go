@@ -21,6 +21,11 @@ type TrackInfo struct {
 	Channels   int
 	// Started is when the track's first frame was due (live edge time).
 	Started time.Time
+	// Duration is how long the track plays from Started, when known: a
+	// file's, estimated from its size and bitrate (or its Xing frame
+	// count), less what silence trimming skips; 0 when not known (a live
+	// stream, a file ffmpeg encodes).
+	Duration time.Duration
 	// Kind says why a folder track plays: "" (the folder's or a show's
 	// order), KindJingle or KindRequest (see Pick).
 	Kind string

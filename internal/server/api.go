@@ -39,6 +39,7 @@ type stationJSON struct {
 	File         string  `json:"file"`
 	StartedAt    string  `json:"started_at,omitempty"`
 	ElapsedS     float64 `json:"elapsed_s"`
+	DurationS    float64 `json:"duration_s,omitempty"` // the track's length when known (folder MP3s)
 	Listeners    int     `json:"listeners"`
 	Peak         int     `json:"listener_peak"`
 	Sessions     uint64  `json:"sessions"`
@@ -127,6 +128,7 @@ func (s *Server) describe(st Station, scheme, host string, now time.Time) statio
 		heard := t.Started.Add(st.BurstDelay())
 		j.StartedAt = heard.UTC().Format(time.RFC3339Nano)
 		j.ElapsedS = round3(max(now.Sub(heard), 0).Seconds())
+		j.DurationS = round3(t.Duration.Seconds())
 	}
 	return j
 }
@@ -234,6 +236,9 @@ func (s *Server) nowPlaying(ctx *fasthttp.RequestCtx) {
 			"status": "success", "route": d.Route, "track": d.CurrentTrack, "title": d.Title, "artist": d.Artist,
 			"file": d.File, "listeners": d.Listeners, "started_at": d.StartedAt, "elapsed_s": d.ElapsedS,
 			"delay_s": d.DelayS, "ready": d.Ready, "on_air": d.OnAir, "history": historyJSON(st.History(), 10),
+		}
+		if d.DurationS > 0 {
+			resp["duration_s"] = d.DurationS
 		}
 		// Only where there is something to say, so the seed's shape stays.
 		for key, v := range map[string]any{"kind": d.Kind, "show": d.Show, "next_show": d.NextShow, "next_up": d.NextUp} {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -266,6 +267,33 @@ func TestDashboardInChromium(t *testing.T) {
 	b.wait(t, 30*time.Second, "the title after the skip", func(s dashState) bool {
 		return s.Now == "Now: Bravo" && strings.HasPrefix(s.Status, "Skipped “Alpha”")
 	})
+
+	// Request a track through the search box four times: the station
+	// opens at most two tracks ahead (max_preload_tracks), so the last
+	// requests wait in the queue; remove the last one.
+	queueJS := `Array.from(document.querySelectorAll('section[data-route="/"] .queue li')).map((e) => e.dataset.id + ' ' + e.querySelector('span').textContent)`
+	b.do(t, "search", chromedp.SendKeys(chromedp.CSS(`section[data-route="/"] .search input`), "alpha"),
+		chromedp.Click(chromedp.CSS(`section[data-route="/"] .search button`)))
+	for range 4 {
+		b.do(t, "request", chromedp.Click(chromedp.CSS(`section[data-route="/"] .results button`)))
+		b.wait(t, 10*time.Second, "the request's answer", func(s dashState) bool { return s.Status == "Requested “Alpha” on /" })
+		dashEval[chromedp.Void](t, b, `document.getElementById('status').textContent = ''`)
+	}
+	var last string
+	b.wait(t, 10*time.Second, "requests in the queue", func(dashState) bool {
+		q := dashEval[[]string](t, b, queueJS)
+		if len(q) < 2 || !strings.HasSuffix(q[len(q)-1], " Alpha") {
+			return false
+		}
+		last = strings.Fields(q[len(q)-1])[0]
+		return true
+	})
+	b.do(t, "remove the last request", chromedp.Click(chromedp.CSS(fmt.Sprintf(`section[data-route="/"] .queue li[data-id=%q] button.danger`, last))))
+	b.wait(t, 10*time.Second, "the removed request gone", func(dashState) bool {
+		return !slices.ContainsFunc(dashEval[[]string](t, b, queueJS), func(e string) bool { return strings.HasPrefix(e, last+" ") })
+	})
+	b.do(t, "rescan", chromedp.Click(chromedp.ID("rescan")))
+	b.wait(t, 10*time.Second, "the rescan's result", func(s dashState) bool { return s.Status == "/: 2 tracks" })
 
 	// 6. A 360 px phone, light and dark: no sideways scrolling.
 	b.do(t, "phone viewport", chromedp.EmulateViewport(360, 740))

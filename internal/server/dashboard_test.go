@@ -296,6 +296,8 @@ func TestListenersAPI(t *testing.T) {
 	}
 	closed := make(chan error, 1)
 	go func() { _, err := io.Copy(io.Discard, l.body); closed <- err }()
+	// The head comes before the station lists the listener.
+	waitListed(t, h.station(t, "/").Mountpoint(), 1)
 
 	r := dashDo(t, h.addr, "GET", "/api/listeners?route=/", "", bearer...)
 	var got struct {

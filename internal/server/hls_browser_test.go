@@ -44,7 +44,7 @@ hls.on(Hls.Events.FRAG_PARSING_METADATA, (_, d) => {
 hls.on(Hls.Events.ERROR, (_, d) => state.errors.push(d.type + ' ' + d.details + (d.fatal ? ' fatal' : '')));
 a.addEventListener('waiting', () => { if (state.time > 0) state.waiting++; });
 a.addEventListener('timeupdate', () => {
-  state.time = a.currentTime; state.paused = a.paused;
+  state.time = a.currentTime; state.paused = a.paused; state.latency = hls.latency;
   let now = '';
   for (const t of state.tags) if (t.pts <= a.currentTime + 0.05) now = t.title;
   if (now !== state.now) { state.now = now; state.titles.push(now); }
@@ -62,6 +62,7 @@ type hlsPageState struct {
 	Time    float64  `json:"time"`
 	Paused  bool     `json:"paused"`
 	Waiting int      `json:"waiting"`
+	Latency float64  `json:"latency"` // hls.js's estimate: seconds behind the newest audio listed
 }
 
 // hlsJSPath is hls.js, vendored from npm with its licence.
@@ -83,11 +84,11 @@ func TestHLSJSPlaysInChromium(t *testing.T) {
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/hls.light.min.js" {
 			w.Header().Set("Content-Type", "text/javascript")
-			w.Write(hlsJS)
+			_, _ = w.Write(hlsJS)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(hlsTestPage))
+		_, _ = w.Write([]byte(hlsTestPage))
 	}))
 	t.Cleanup(page.Close)
 
@@ -103,6 +104,7 @@ func TestHLSJSPlaysInChromium(t *testing.T) {
 	if st.Paused || st.Waiting > 0 {
 		t.Errorf("playback paused or waited for data %d times: %+v", st.Waiting, st)
 	}
+	t.Logf("hls.js: %.1f s played, %.1f s behind the playlist's live edge, titles %q", st.Time, st.Latency, st.Titles)
 	for i, title := range st.Titles {
 		if title != "Low" && title != "High" || i > 0 && title == st.Titles[i-1] {
 			t.Errorf("titles as heard: %q", st.Titles)
