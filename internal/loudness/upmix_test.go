@@ -8,8 +8,8 @@ func TestChannelsOfStreamLine(t *testing.T) {
 	for line, want := range map[string]int{
 		"Stream #0:0: Audio: pcm_u8 ([1][0][0][0] / 0x0001), 22050 Hz, mono, u8, 176 kb/s": 1,
 		"Stream #0:0: Audio: mp3, 44100 Hz, stereo, fltp, 128 kb/s":                        2,
-		"Stream #0:0: Audio: flac, 48000 Hz, 3 channels, s16":                               3,
-		"Stream #0:0: Audio: aac (LC), 48000 Hz, 5.1, fltp":                                 0,
+		"Stream #0:0: Audio: flac, 48000 Hz, 3 channels, s16":                              3,
+		"Stream #0:0: Audio: aac (LC), 48000 Hz, 5.1, fltp":                                0,
 	} {
 		if got := channelsOf(line); got != want {
 			t.Errorf("channelsOf(%q) = %d, want %d", line, got, want)
