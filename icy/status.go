@@ -39,6 +39,9 @@ type SourceInfo struct {
 	// with NextShowStart (RFC 3339) when it begins; not Icecast's, and
 	// omitted when empty, so its widgets are not confused.
 	Show, NextShow, NextShowStart string
+	// HLS is the station's HLS media playlist URL; not Icecast's, omitted
+	// when empty.
+	HLS string
 }
 
 // Icecast's __format_time layouts: RFC 1123-like with a numeric zone, and
@@ -130,6 +133,7 @@ func appendSource(dst []byte, src *SourceInfo) []byte {
 		dst = num(dst, "channels", src.Channels)
 	}
 	dst = str(dst, "genre", src.Genre)
+	dst = str(dst, "hls", src.HLS)
 	dst = num(dst, "listener_peak", max(src.ListenerPeak, src.Listeners))
 	dst = num(dst, "listeners", src.Listeners)
 	dst = appendStringKey(dst, "listenurl", src.ListenURL, comma)

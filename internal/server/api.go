@@ -323,6 +323,7 @@ func (s *Server) statusJSON(ctx *fasthttp.RequestCtx) {
 			// zero (omitted, as Icecast does) when neither knows.
 			Channels: set.Channels, SampleRate: set.SampleRate,
 		}
+		src.HLS = s.hlsURL(st, s.scheme(ctx), s.host(ctx))
 		if prog := st.Programme(); prog != nil {
 			status := prog.Status()
 			src.Show = showName(status.Show)
