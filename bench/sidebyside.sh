@@ -13,6 +13,7 @@
 #   IDLE [30s]          idle-station CPU window ("" = skip)
 #   STATIONS [100]      stations of the many-stations run, 10 listeners each ("" = skip)
 #   ICY [0]             1: listeners send Icy-MetaData: 1 (and strip it)
+#   METADATA [0]        same as ICY (metadata on: what common players ask for)
 #   OUT [bench/results] where the JSON reports and table.md go
 #   KEEP [0]            1: keep the temp folder (logs, configs)
 #
@@ -32,7 +33,7 @@ OURS_ONLY=${OURS_ONLY-10000}
 OURS_ONLY_RUNS=${OURS_ONLY_RUNS:-3}
 IDLE=${IDLE-30s}
 STATIONS=${STATIONS-100}
-ICY=${ICY:-0}
+ICY=${ICY:-${METADATA:-0}}
 OUT=${OUT:-$ROOT/bench/results}
 KEEP=${KEEP:-0}
 COUNTS=("$@")

@@ -39,4 +39,20 @@
 // that kept an old segment never hands it out for a new one. Media
 // sequence numbers count segments; the first is the number of Target
 // slots since the epoch at its start.
+//
+// # Clock-synced stations
+//
+// Blocks with a SyncFrame (sync = "clock", see mount/clock.go) are cut
+// differently, so that every instance of the station publishes the same
+// segments whatever its block grouping and whenever it started: a frame's
+// time is FrameClock.Time of its global number (exact, where Due plus a
+// sum of rounded frame lengths can differ by nanoseconds), a segment is
+// exactly the frames starting in one Target slot of the wall clock, its
+// sequence number is that slot and its name its first frame's time. A
+// track change does not cut: a segment may hold the end of one title and
+// the start of the next, and its tag names the title of its first frame.
+// A slot a segmenter saw only part of (its start, a skip of the station,
+// live audio in between) is dropped, not published short under the name
+// other instances use for the whole slot; the playlist then lists only
+// segments after the break, whose numbers are consecutive.
 package hls

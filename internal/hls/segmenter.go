@@ -83,15 +83,14 @@ type Segmenter struct {
 	// The segment being built and what came before; the feeding goroutine
 	// only.
 	cur      *Segment
-	curTrack *mount.TrackInfo
 	curRate  int // sample rate and channels of cur's frames
 	curChans int
-	frames   int
 	prevT    time.Time // due time of the previous frame; zero before any
 	prevEnd  time.Time // when the previous frame ended
 	prevTrk  *mount.TrackInfo
-	started  bool // a first cut point was met
-	gap      bool // the next segment starts a discontinuity
+	prevSync int64 // global frame of the previous frame if clock-synced, else 0
+	started  bool  // a first cut point was met
+	gap      bool  // the next segment starts a discontinuity
 	nextSeq  uint64
 	discs    uint64
 }
@@ -164,33 +163,50 @@ func (s *Segmenter) Add(b *mount.Block) {
 		if i+1 < len(b.Frames) {
 			end = int(b.Frames[i+1])
 		}
-		s.addFrame(b.Data[b.Frames[i]:end], b.Due.Add(time.Duration(i)*b.FrameDur), b.FrameDur, b.Track)
+		frame := b.Data[b.Frames[i]:end]
+		if len(frame) < 4 {
+			continue
+		}
+		h := mp3.FrameHeader(frame[:4])
+		f := frameInfo{rate: int(h.SampleRate()), chans: 2, track: b.Track}
+		if h.ChannelMode() == mp3.SingleChannel {
+			f.chans = 1
+		}
+		if b.SyncFrame != 0 {
+			s.addSynced(frame, b.SyncFrame+int64(i), f)
+			continue
+		}
+		s.addFrame(frame, b.Due.Add(time.Duration(i)*b.FrameDur), b.FrameDur, f)
 	}
 }
 
-func (s *Segmenter) addFrame(frame []byte, t time.Time, dur time.Duration, track *mount.TrackInfo) {
-	if len(frame) < 4 {
-		return
-	}
-	h := mp3.FrameHeader(frame[:4])
-	rate, chans := int(h.SampleRate()), 2
-	if h.ChannelMode() == mp3.SingleChannel {
-		chans = 1
-	}
+// frameInfo is what a frame's header and block say about it.
+type frameInfo struct {
+	rate, chans int
+	track       *mount.TrackInfo
+}
+
+// addFrame adds a frame of an unsynced station (or a live track on a
+// synced one), due at t.
+func (s *Segmenter) addFrame(frame []byte, t time.Time, dur time.Duration, f frameInfo) {
 	// A frame that does not follow the previous one within half a frame
 	// (the station was idle, or this segmenter restarted) breaks the
-	// timeline; so does a new sample rate or channel count.
+	// timeline; so does a new sample rate or channel count, or the end
+	// of clock-synced audio.
 	if !s.prevEnd.IsZero() {
 		if d := t.Sub(s.prevEnd); d > dur/2 || d < -dur/2 {
 			s.gap = true
 		}
 	}
-	if s.cur != nil && (rate != s.curRate || chans != s.curChans) {
+	if s.prevSync != 0 {
+		s.dropSynced()
+	}
+	if s.cur != nil && (f.rate != s.curRate || f.chans != s.curChans) {
 		s.gap = true
 	}
 	slotChange := !s.prevT.IsZero() && s.slot(t) != s.slot(s.prevT)
-	trackChange := s.prevTrk != nil && track != s.prevTrk
-	s.prevT, s.prevEnd, s.prevTrk = t, t.Add(dur), track
+	trackChange := s.prevTrk != nil && f.track != s.prevTrk
+	s.prevT, s.prevEnd, s.prevTrk = t, t.Add(dur), f.track
 
 	switch {
 	case s.cur == nil && !s.started:
@@ -203,11 +219,64 @@ func (s *Segmenter) addFrame(frame []byte, t time.Time, dur time.Duration, track
 		s.finish()
 	}
 	if s.cur == nil {
-		s.begin(t, track, rate, chans)
+		seq := s.nextSeq
+		if seq == 0 {
+			seq = uint64(s.slot(t))
+		}
+		s.begin(t, seq, f)
 	}
 	s.cur.Data = append(s.cur.Data, frame...)
 	s.cur.Duration = t.Add(dur).Sub(s.cur.Start)
-	s.frames++
+}
+
+// addSynced adds global frame g of a clock-synced station. Its time is
+// the FrameClock's exact one, never Due plus a sum of rounded frame
+// lengths, so every instance sees the same instant whatever its block
+// grouping. A segment is exactly the frames starting in one Target slot
+// of the wall clock, numbered by the slot and named by its first frame's
+// time: the same bytes, name and number on every instance. A track
+// change does not cut (the segment's tag has its first frame's title),
+// and a segment this segmenter did not see whole (it started, the
+// station skipped frames, or live audio came in between) is dropped
+// rather than published short under a name other instances use for the
+// whole one.
+func (s *Segmenter) addSynced(frame []byte, g int64, f frameInfo) {
+	clock := mount.FrameClockFor(f.rate)
+	t := clock.Time(g)
+	if s.prevSync == 0 && s.cur != nil {
+		s.finish() // live audio's segment, this instance's own: kept
+	}
+	if s.prevSync == 0 && !s.prevEnd.IsZero() || s.prevSync != 0 && g != s.prevSync+1 ||
+		s.cur != nil && (f.rate != s.curRate || f.chans != s.curChans) {
+		s.gap = true
+	}
+	if s.gap {
+		s.cur = nil
+	}
+	end := clock.Time(g + 1)
+	s.prevT, s.prevEnd, s.prevTrk, s.prevSync = t, end, f.track, g
+	slot := s.slot(t)
+	boundary := slot != s.slot(clock.Time(g-1))
+	if s.cur != nil && boundary {
+		s.finish()
+	}
+	if s.cur == nil {
+		// Only from a slot's first frame, and never a number already used
+		// (a replaced station's pre-roll repeats audio already cut).
+		if !boundary || slot < 0 || uint64(slot) < s.nextSeq {
+			return
+		}
+		s.started = true
+		s.begin(t, uint64(slot), f)
+	}
+	s.cur.Data = append(s.cur.Data, frame...)
+	s.cur.Duration = end.Sub(s.cur.Start)
+}
+
+// dropSynced ends clock-synced audio: the unfinished segment is not
+// published (see addSynced) and what follows is a discontinuity.
+func (s *Segmenter) dropSynced() {
+	s.cur, s.prevSync, s.gap = nil, 0, true
 }
 
 // slot is the number of Target periods from the Unix epoch to t.
@@ -215,17 +284,14 @@ func (s *Segmenter) slot(t time.Time) int64 {
 	return t.UnixNano() / int64(s.cfg.Target)
 }
 
-func (s *Segmenter) begin(t time.Time, track *mount.TrackInfo, rate, chans int) {
-	seg := &Segment{Start: t, Name: strconv.FormatInt(t.UnixMilli(), 10), Discontinuity: s.gap}
-	if s.nextSeq == 0 {
-		s.nextSeq = uint64(s.slot(t))
-	}
-	seg.Seq = s.nextSeq
-	s.nextSeq++
+func (s *Segmenter) begin(t time.Time, seq uint64, f frameInfo) {
+	seg := &Segment{Seq: seq, Start: t, Name: strconv.FormatInt(t.UnixMilli(), 10), Discontinuity: s.gap}
+	s.nextSeq = seq + 1
 	if s.gap {
 		s.discs++
 	}
 	seg.discontinuities = s.discs
+	track := f.track
 	if track != nil {
 		seg.Title = strings.ToValidUTF8(track.Title, "\uFFFD")
 		seg.Artist = strings.ToValidUTF8(track.Artist, "\uFFFD")
@@ -236,7 +302,7 @@ func (s *Segmenter) begin(t time.Time, track *mount.TrackInfo, rate, chans int) 
 	}
 	// About one and a half targets of 128 kbit/s; a bigger segment grows.
 	seg.Data = appendID3(make([]byte, 0, 16<<10*int(s.cfg.Target/time.Second)*3/2+1024), PTS(t), seg.Title, seg.Artist)
-	s.cur, s.curTrack, s.curRate, s.curChans, s.frames, s.gap = seg, track, rate, chans, 0, false
+	s.cur, s.curRate, s.curChans, s.gap = seg, f.rate, f.chans, false
 }
 
 // finish publishes the segment being built.
@@ -274,15 +340,19 @@ func (s *Segmenter) Segment(name string) *Segment {
 }
 
 // Listed returns the segments the playlist lists now, oldest first: the
-// newest Window, or more while they hold less than 3.5 target durations.
-// The slice is the caller's; the segments are shared and immutable.
+// newest Window, or more while they hold less than 3.5 target durations,
+// but none before a break in sequence numbers (a clock-synced station
+// drops the segment it did not see whole, and a playlist numbers its
+// segments consecutively). The slice is the caller's; the segments are
+// shared and immutable.
 func (s *Segmenter) Listed() []*Segment {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	minTotal := time.Duration(3.5 * float64(s.TargetDuration()) * float64(time.Second))
 	var total time.Duration
 	i := len(s.segs)
-	for i > 0 && (len(s.segs)-i < s.cfg.Window || total < minTotal) {
+	for i > 0 && (len(s.segs)-i < s.cfg.Window || total < minTotal) &&
+		(i == len(s.segs) || s.segs[i-1].Seq+1 == s.segs[i].Seq) {
 		i--
 		total += s.segs[i].Duration
 	}
