@@ -403,7 +403,7 @@ func (l *browserLog) listen(ev any) {
 			l.errors = append(l.errors, msg)
 		}
 	case *network.EventRequestWillBeSent:
-		if strings.Contains(ev.Request.URL, "?t=") {
+		if strings.Contains(ev.Request.URL, "?t=") || strings.HasSuffix(ev.Request.URL, ".m3u8") {
 			l.requests = append(l.requests, mediaRequest{url: ev.Request.URL, at: time.Now()})
 		}
 	}
