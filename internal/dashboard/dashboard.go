@@ -6,12 +6,11 @@
 package dashboard
 
 import (
-	"bytes"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/base64"
 	"html"
 	"strings"
+
+	"github.com/aposazhennikov/stream-audio-to-web/internal/web"
 )
 
 //go:embed index.html
@@ -69,31 +68,7 @@ func Render(v View) Page {
 	).Replace(string(page))
 	return Page{
 		HTML: []byte(out),
-		CSP: "default-src 'none'; script-src " + inlineHashes(page, "script") + "; style-src " + inlineHashes(page, "style") +
+		CSP: "default-src 'none'; script-src " + web.InlineHashes(page, "script") + "; style-src " + web.InlineHashes(page, "style") +
 			"; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 	}
-}
-
-// inlineHashes lists the CSP hashes of every <tag>…</tag> body in p.
-func inlineHashes(p []byte, tag string) string {
-	open, end := []byte("<"+tag+">"), []byte("</"+tag+">")
-	var out []string
-	for {
-		i := bytes.Index(p, open)
-		if i < 0 {
-			break
-		}
-		p = p[i+len(open):]
-		j := bytes.Index(p, end)
-		if j < 0 {
-			break
-		}
-		sum := sha256.Sum256(p[:j])
-		out = append(out, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
-		p = p[j+len(end):]
-	}
-	if out == nil {
-		return "'none'"
-	}
-	return strings.Join(out, " ")
 }

@@ -84,7 +84,7 @@ func Render(b Branding) Page {
 }
 
 func policy(p []byte) string {
-	return "default-src 'none'; script-src " + inlineHashes(p, "script") + "; style-src " + inlineHashes(p, "style") +
+	return "default-src 'none'; script-src " + InlineHashes(p, "script") + "; style-src " + InlineHashes(p, "style") +
 		"; connect-src 'self'; media-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
 }
 
@@ -117,8 +117,11 @@ func onColor(c string) string {
 	return "#111"
 }
 
-// inlineHashes lists the CSP hashes of every <tag>…</tag> body in p.
-func inlineHashes(p []byte, tag string) string {
+// InlineHashes lists the CSP hashes ('sha256-…') of every <tag>…</tag>
+// body in page p, so its inline scripts and styles run under a
+// Content-Security-Policy without 'unsafe-inline'; "'none'" when there is
+// none. The listener page and the admin page both use it.
+func InlineHashes(p []byte, tag string) string {
 	open, end := []byte("<"+tag+">"), []byte("</"+tag+">")
 	var out []byte
 	for {
