@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -206,7 +205,6 @@ func get(t *testing.T, c *http.Client, url string) (int, string) {
 // output is shown when the test fails.
 func startNginx(t *testing.T, upstream, certFile, keyFile string) (httpsAddr, httpAddr string) {
 	t.Helper()
-	bin := testmedia.RequireTool(t, "nginx")
 	site, err := os.ReadFile(filepath.Join(testmedia.ModuleRoot(t), "deploy", "nginx", "audio-streamer.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -229,58 +227,6 @@ func startNginx(t *testing.T, upstream, certFile, keyFile string) (httpsAddr, ht
 		}
 		site = bytes.Replace(site, []byte(r[0]), []byte(r[1]), 1)
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "audio-streamer.conf"), site, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "nginx.conf")
-	main := "pid " + dir + "/nginx.pid;\n" +
-		"error_log stderr notice;\n" +
-		"events { worker_connections 256; }\n" +
-		"http {\n" +
-		"    access_log off;\n" +
-		"    client_body_temp_path " + dir + "/client_body;\n" +
-		"    proxy_temp_path " + dir + "/proxy;\n" +
-		"    fastcgi_temp_path " + dir + "/fastcgi;\n" +
-		"    uwsgi_temp_path " + dir + "/uwsgi;\n" +
-		"    scgi_temp_path " + dir + "/scgi;\n" +
-		"    include " + dir + "/audio-streamer.conf;\n" +
-		"}\n"
-	if err := os.WriteFile(conf, []byte(main), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	// One process: nothing outlives the kill, and as root there are no
-	// workers switching to a user that cannot read the test's folder.
-	cmd := exec.CommandContext(ctx, bin, "-p", dir, "-c", conf, "-e", "stderr", "-g", "daemon off; master_process off;")
-	var out bytes.Buffer // read only after nginx exited
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting nginx: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }() // killed at cleanup: the status says nothing
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		if t.Failed() {
-			t.Logf("nginx output:\n%s", out.String())
-		}
-	})
-	for _, addr := range []string{httpsAddr, httpAddr} {
-		testmedia.PollUntil(t, 15*time.Second, "nginx to listen on "+addr, func() bool {
-			select {
-			case <-exited:
-				t.Fatalf("nginx exited:\n%s", out.String())
-			default:
-			}
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		})
-	}
+	testmedia.StartNginx(t, t.TempDir(), site, 256, httpsAddr, httpAddr)
 	return httpsAddr, httpAddr
 }

@@ -99,7 +99,6 @@ func (o *origin) kill(t *testing.T) {
 // once, so an edit of the file this test no longer matches fails.
 func startCachingNginx(t *testing.T, origins []*origin) (addr, accessLog string) {
 	t.Helper()
-	bin := testmedia.RequireTool(t, "nginx")
 	site, err := os.ReadFile(filepath.Join(testmedia.ModuleRoot(t), "deploy", "nginx", "hls-cache.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -121,56 +120,7 @@ func startCachingNginx(t *testing.T, origins []*origin) (addr, accessLog string)
 		}
 		site = bytes.Replace(site, []byte(r[0]), []byte(r[1]), 1)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "hls-cache.conf"), site, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "nginx.conf")
-	main := "pid " + dir + "/nginx.pid;\n" +
-		"error_log stderr notice;\n" +
-		"events { worker_connections 1024; }\n" +
-		"http {\n" +
-		"    access_log off;\n" +
-		"    client_body_temp_path " + dir + "/client_body;\n" +
-		"    proxy_temp_path " + dir + "/proxy;\n" +
-		"    fastcgi_temp_path " + dir + "/fastcgi;\n" +
-		"    uwsgi_temp_path " + dir + "/uwsgi;\n" +
-		"    scgi_temp_path " + dir + "/scgi;\n" +
-		"    include " + dir + "/hls-cache.conf;\n" +
-		"}\n"
-	if err := os.WriteFile(conf, []byte(main), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	// One process (no master and workers): nothing outlives the kill, and
-	// one cache manager-less process is enough for a test.
-	cmd := exec.CommandContext(ctx, bin, "-p", dir, "-c", conf, "-e", "stderr", "-g", "daemon off; master_process off;")
-	var out bytes.Buffer // read only after nginx exited
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting nginx: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }() // killed at cleanup: the status says nothing
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		if t.Failed() {
-			t.Logf("nginx output:\n%s", out.String())
-		}
-	})
-	testmedia.PollUntil(t, 15*time.Second, "nginx to listen on "+addr, func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("nginx exited:\n%s", out.String())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	testmedia.StartNginx(t, dir, site, 1024, addr)
 	return addr, accessLog
 }
 
