@@ -75,36 +75,17 @@ func (b *dashBrowser) checkNoErrors(t *testing.T, when string) {
 }
 
 // startDashBrowser runs headless Chromium with a fresh profile.
-func startDashBrowser(t *testing.T, chromium string) *dashBrowser {
+func startDashBrowser(t *testing.T) *dashBrowser {
 	t.Helper()
-	profile := t.TempDir()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(profile), chromedp.WindowSize(1000, 800),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
-	b := &dashBrowser{ctx: ctx}
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
+	b := &dashBrowser{}
+	t.Cleanup(func() { // runs after the browser stopped
 		if t.Failed() {
 			b.mu.Lock()
 			t.Logf("browser messages:\n%s", strings.Join(b.messages, "\n"))
 			b.mu.Unlock()
 		}
 	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	if err := chromedp.Listen(ctx, b.listen); err != nil {
-		t.Fatal(err)
-	}
+	b.ctx = testmedia.StartChromium(t, 1000, 800, b.listen)
 	return b
 }
 
@@ -187,10 +168,10 @@ func (b *dashBrowser) screenshot(t *testing.T, name string) {
 // title changes), check the page on a 360 px phone in both colour
 // schemes, and log out (the session cookie stops working).
 func TestDashboardInChromium(t *testing.T) {
-	chromium := testmedia.RequireTool(t, "chromium")
+	testmedia.RequireTool(t, "chromium") // before the server starts: fail fast
 	h := startHarness(t, &Server{AdminToken: dashToken}, stationSpec{files: map[string][]byte{
 		"a.mp3": titledTrack("Alpha", 0, 3000), "b.mp3": titledTrack("Bravo", 10000, 3000)}})
-	b := startDashBrowser(t, chromium)
+	b := startDashBrowser(t)
 	base := "http://" + h.addr
 
 	// 1. Unauthenticated: /admin leads to the login form.

@@ -72,7 +72,7 @@ const hlsJSPath = "../hls/testdata/hls.light.min.js"
 // origin (CORS), continuously across track changes, and the title it
 // reads from the timed ID3 tags follows the audio.
 func TestHLSJSPlaysInChromium(t *testing.T) {
-	chromium := testmedia.RequireTool(t, "chromium")
+	testmedia.RequireTool(t, "chromium") // before the server starts: fail fast
 	ffmpeg := testmedia.RequireTool(t, "ffmpeg")
 	h, hs := hlsRadio(t, ffmpeg)
 	waitForTitles(t, hs, "Low", "High")
@@ -92,7 +92,7 @@ func TestHLSJSPlaysInChromium(t *testing.T) {
 	}))
 	t.Cleanup(page.Close)
 
-	ctx := startHLSBrowser(t, chromium)
+	ctx := startHLSBrowser(t)
 	src := h.url("/hls-test/%D1%80%D0%B0%D0%B4%D0%B8%D0%BE.m3u8")
 	if err := chromedp.Do(ctx, chromedp.Navigate(page.URL+"/?src="+src)); err != nil {
 		t.Fatal(err)
@@ -115,24 +115,8 @@ func TestHLSJSPlaysInChromium(t *testing.T) {
 
 // startHLSBrowser runs headless Chromium that may play audio without a
 // click, and fails the test on an exception or error the page logs.
-func startHLSBrowser(t *testing.T, chromium string) context.Context {
+func startHLSBrowser(t *testing.T) context.Context {
 	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
 	var mu sync.Mutex
 	var problems []string
 	t.Cleanup(func() {
@@ -142,16 +126,13 @@ func startHLSBrowser(t *testing.T, chromium string) context.Context {
 			t.Errorf("page errors:\n%s", strings.Join(problems, "\n"))
 		}
 	})
-	if err := chromedp.Listen(ctx, func(ev any) {
+	return testmedia.StartChromium(t, 1000, 700, func(ev any) {
 		if ev, ok := ev.(*cdpruntime.EventExceptionThrown); ok {
 			mu.Lock()
 			problems = append(problems, ev.ExceptionDetails.Text)
 			mu.Unlock()
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
+	}, chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
 }
 
 // waitHLSPage reads window.state every 100 ms until cond holds; an hls.js

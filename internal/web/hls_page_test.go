@@ -16,10 +16,10 @@ import (
 // packed MP3 segments, which Safari's and hls.js do) it plays the ICY
 // stream instead.
 func TestPageFallsBackFromHLS(t *testing.T) {
-	chromium := testmedia.RequireTool(t, "chromium")
+	testmedia.RequireTool(t, "chromium") // before the server starts: fail fast
 	ffmpeg := testmedia.RequireTool(t, "ffmpeg")
 	r := startRadio(t, ffmpeg)
-	b := startBrowser(t, chromium)
+	b := startBrowser(t)
 	b.do(t, "open /web?hls=1", chromedp.Navigate("http://"+r.addr+"/web?hls=1"))
 	b.wait(t, 10*time.Second, "the stations", func(st pageState) bool { return len(st.Rows) == 3 && st.Conn == "Live" })
 	b.do(t, "press play", chromedp.Click(playButton("/")))

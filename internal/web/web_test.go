@@ -467,37 +467,17 @@ type browser struct {
 
 // startBrowser runs headless Chromium with a fresh profile and the default
 // autoplay policy: audio starts only after a real gesture.
-func startBrowser(t *testing.T, chromium string) *browser {
+func startBrowser(t *testing.T) *browser {
 	t.Helper()
-	profile := t.TempDir() // removed after the browser is gone (cleanups run last-in first-out)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(profile), chromedp.WindowSize(1000, 700),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
 	log := &browserLog{}
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
+	t.Cleanup(func() { // runs after the browser stopped
 		if t.Failed() {
 			log.mu.Lock()
 			t.Logf("browser messages:\n%s", strings.Join(log.messages, "\n"))
 			log.mu.Unlock()
 		}
 	})
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, bound to ctx
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	if err := chromedp.Listen(ctx, log.listen); err != nil {
-		t.Fatal(err)
-	}
-	return &browser{ctx: ctx, log: log}
+	return &browser{ctx: testmedia.StartChromium(t, 1000, 700, log.listen), log: log}
 }
 
 // pageState is what the test reads off the player page.
@@ -659,12 +639,12 @@ func (b *browser) colorScheme(t *testing.T, scheme string) {
 // Screenshots go to $AUDIO_STREAMER_ARTIFACTS; AUDIO_STREAMER_UPDATE_DOCS=1
 // also rewrites the README's docs/web-player.png.
 func TestPlayerInChromium(t *testing.T) {
-	chromium := testmedia.RequireTool(t, "chromium")
+	testmedia.RequireTool(t, "chromium") // before the server starts: fail fast
 	ffmpeg := testmedia.RequireTool(t, "ffmpeg")
 	r := startRadio(t, ffmpeg)
 	proxy := startProxy(t, r.addr)
 	base := "http://" + proxy.ln.Addr().String()
-	b := startBrowser(t, chromium)
+	b := startBrowser(t)
 	arts := artifactDir(t)
 	began, last := time.Now(), time.Now()
 	// step logs how long each part took, to keep the whole under a minute.
