@@ -250,7 +250,14 @@ func (f *FolderSource) Upcoming() []*TrackInfo {
 		info := &TrackInfo{Rel: p.Rel, Kind: p.Kind, Show: p.Show, Display: strings.TrimSuffix(path.Base(p.Rel), path.Ext(p.Rel))}
 		title := p.Title
 		if title == nil && p.Library != nil {
-			if t, ok := p.Library.ListedTitle(p.Rel); ok {
+			t, listed := p.Library.ListedTitle(p.Rel)
+			if !listed {
+				// Tags, as the open will read them: an admin page asks.
+				if abs := p.Library.Abs(playlist.Track{Rel: p.Rel}); abs != "" {
+					t, listed = playlist.ReadTitle(abs), true
+				}
+			}
+			if listed {
 				title = &t
 			}
 		}

@@ -886,7 +886,13 @@ func reservoirBreaks(audio []byte, starts []int) []int {
 			pos += 59
 		}
 		start := area - begin
-		if start < 0 || start < prevEnd {
+		// A frame whose data starts before the capture (start < 0) can
+		// only be one of the first two (main_data_begin is at most 511
+		// bytes): the listener joined mid-track, as a busy machine makes it
+		// do, and the reservoir's tail lies in frames it never received.
+		// That is the join, not a splice; a splice shows as data reaching
+		// into the frame before it.
+		if start >= 0 && start < prevEnd {
 			breaks = append(breaks, i)
 		}
 		prevEnd = start + (bits+7)/8
