@@ -31,8 +31,9 @@ type origin struct {
 	killed bool
 }
 
-// startOrigin is startInstance for a process the test may kill: the same
-// clock-synced "/" playing dir, on a free loopback port.
+// startOrigin runs the server on a free loopback port with a clock-synced
+// "/" playing dir and returns once it serves; the test may kill it. It is
+// stopped with SIGTERM at the end of the test unless killed.
 func startOrigin(t *testing.T, bin, dir string) *origin {
 	t.Helper()
 	port := testmedia.FreePort(t)

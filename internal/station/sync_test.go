@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -53,53 +51,11 @@ func serverBinary(t *testing.T) string {
 }
 
 // startInstance runs the server on a free loopback port with a
-// clock-synced "/" playing dir, and returns its address once it serves.
+// clock-synced "/" playing dir, and returns its address once it serves
+// (startOrigin, for an instance the test does not kill).
 func startInstance(t *testing.T, bin, dir string) string {
 	t.Helper()
-	port := testmedia.FreePort(t)
-	conf := filepath.Join(t.TempDir(), "audio-streamer.toml")
-	body := fmt.Sprintf(`host = "127.0.0.1"
-port = %d
-audio_dir = %q
-burst = "2s"
-
-[[station]]
-route = "/"
-dir = %q
-shuffle = true
-sync = "clock"
-sync_seed = "e2e"
-`, port, dir, dir)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config", conf)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Errorf("stopping the instance on port %d: %v", port, err)
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("the instance on port %d exited with %v", port, err)
-		}
-		if t.Failed() {
-			t.Logf("instance on port %d:\n%s", port, logs.String())
-		}
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	testmedia.PollUntil(t, 20*time.Second, "the instance to serve its station", func() bool {
-		resp, err := http.Get("http://" + addr + "/streams")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	return addr
+	return startOrigin(t, bin, dir).addr
 }
 
 // listener is an ICY listener (no metadata) reading whole frames.
